@@ -1,0 +1,357 @@
+"""Reading statements sqlglot could only keep as an opaque ``exp.Command``.
+
+sqlglot falls back to ``Command`` (a keyword plus the rest of the text) for syntax it does
+not model: many GRANT forms, ``ALTER TABLE ... DROP COLUMN a, b``, ``TRUNCATE ... ON
+CLUSTER``, ``REPLACE INTO``, ``EXPLAIN ANALYZE``. The tokens are still real tokens (strings
+and comments are not keywords), so where the leading keywords make the effect certain we say
+what it is; everything else is ``opaque``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, Tokenizer, TokenType
+
+from classifiers.context import StatementContext, dialect_engine
+from supervisor.models import Category, Finding
+
+from .rules.common import finding
+
+_STRINGS = frozenset(
+    {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING,
+     TokenType.BYTE_STRING, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.UNICODE_STRING}
+)
+_COMMAND_TOKENS = frozenset(Tokenizer.COMMANDS)
+# Statements that change nothing a reviewer gates: session and transaction control.
+_NEUTRAL = frozenset(
+    {"SET", "RESET", "UNSET", "USE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE",
+     "ABORT", "DECLARE", "DEALLOCATE", "DISCARD", "LISTEN", "UNLISTEN", "NOTIFY", "ANALYZE", "CHECKPOINT",
+     "GO", "PRINT", "LOAD", "INSTALL", "FETCH", "CLOSE", "MOVE", "COMPUTE", "REFRESH", "MSCK", "CACHE",
+     "UNCACHE", "ATTACH", "DETACH", "PREPARE", "LOCK", "UNLOCK", "FLUSH"}
+)
+_READS = frozenset({"SHOW", "DESCRIBE", "DESC", "LIST", "LS", "HELP", "SELECT", "WITH", "VALUES", "TABLE", "GET", "SUMMARIZE", "PRAGMA"})
+_NON_DATA_DROPS = frozenset(
+    {"CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "DEFAULT", "NOT", "CHECK", "UNIQUE", "PROJECTION",
+     "STATISTICS", "SEARCH", "CLUSTERING", "ROW", "TAG", "MASKING", "FEATURE", "FEATURES", "TTL",
+     "IDENTITY", "EXPRESSION", "PERIOD", "SYSTEM", "ALL", "ROLLUP", "TRIGGER"}
+)
+_OBJECT_WORDS = frozenset(
+    {"TABLE", "VIEW", "SCHEMA", "DATABASE", "INDEX", "MATERIALIZED", "FUNCTION", "PROCEDURE", "ROLE", "USER",
+     "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
+     "DYNAMIC", "ICEBERG", "TRANSIENT", "SECURE", "ONLY", "GLOBAL", "LOCAL", "SNAPSHOT", "STREAMING", "LIVE",
+     "DICTIONARY", "MACRO", "POLICY", "OWNED", "BY", "SHARE", "STREAM", "TASK", "PIPE", "NAMESPACE"}
+)
+
+
+class _Tokens:
+    """The statement's tokens as upper-cased words, strings kept apart, with paren depth.
+
+    ``text`` is what the tokens' offsets point into and ``end`` where the statement ends in it.
+    """
+
+    def __init__(self, tokens: Sequence[Token], text: str, end: int) -> None:
+        self.tokens = tokens
+        self.text = text
+        self.end = end
+        self.words: list[str | None] = []
+        self.depth: list[int] = []
+        level = 0
+        for token in tokens:
+            if token.token_type == TokenType.R_PAREN:
+                level -= 1
+            self.depth.append(level)
+            if token.token_type == TokenType.L_PAREN:
+                level += 1
+            self.words.append(None if token.token_type in _STRINGS else token.text.upper())
+
+    def word(self, index: int) -> str:
+        return (self.words[index] or "") if 0 <= index < len(self.words) else ""
+
+    def top(self, word: str, start: int = 0) -> int:
+        """Index of the first occurrence of ``word`` outside parentheses, or -1."""
+        for index in range(start, len(self.words)):
+            if self.words[index] == word and self.depth[index] == 0:
+                return index
+        return -1
+
+    def object_after(self, index: int) -> str | None:
+        """The dotted object name starting at or after ``index``, skipping kind words."""
+        while index < len(self.tokens) and self.word(index) in _OBJECT_WORDS:
+            index += 1
+        parts: list[str] = []
+        while index < len(self.tokens):
+            token = self.tokens[index]
+            if token.token_type in (TokenType.DOT,):
+                index += 1
+                continue
+            if token.token_type in _STRINGS or token.token_type in (TokenType.L_PAREN, TokenType.COMMA, TokenType.SEMICOLON):
+                break
+            parts.append(token.text)
+            index += 1
+            if index < len(self.tokens) and self.tokens[index].token_type != TokenType.DOT:
+                break
+        return ".".join(parts) or None
+
+    def rest(self, index: int) -> str:
+        """The statement's text from token ``index`` to its end."""
+        return self.text[self.tokens[index].start : self.end] if index < len(self.tokens) else ""
+
+    def strings(self) -> list[str]:
+        return [token.text for token in self.tokens if token.token_type in _STRINGS]
+
+
+def recognize_command(ctx: StatementContext) -> list[Finding]:
+    """Findings for a statement sqlglot kept as ``exp.Command``, read from its tokens.
+
+    Args:
+        ctx: the statement; its tokens are what is read.
+
+    Returns:
+        The findings; ``opaque`` when the effect cannot be known for certain.
+    """
+    toks = _read_tokens(ctx)
+    head = toks.word(0)
+    second = toks.word(1)
+    handler = _HANDLERS.get(head)
+    if handler is not None:
+        return handler(toks, ctx)
+    if head in _NEUTRAL:
+        return []
+    if head in _READS:
+        return [finding(Category.READ, None, f"{head} reads metadata or data")] if toks.top("INTO") < 0 else _opaque(head, ctx)
+    return _opaque(f"{head} {second}".strip(), ctx)
+
+
+def _read_tokens(ctx: StatementContext) -> _Tokens:
+    """The statement's tokens; a command keyword's raw remainder is tokenized again.
+
+    sqlglot's tokenizer keeps everything after EXPLAIN, DO, EXECUTE, SHOW ... as one string.
+    """
+    tokens = ctx.tokens
+    if len(tokens) == 2 and tokens[0].token_type in _COMMAND_TOKENS and tokens[1].token_type == TokenType.STRING:
+        rest = ctx.source[tokens[0].end + 1 : ctx.end]
+        try:
+            inner = dialect_engine(ctx.dialect).tokenize(rest)
+        except (TokenError, RecursionError):
+            return _Tokens(tokens, ctx.source, ctx.end)
+        head = Token(tokens[0].token_type, tokens[0].text, start=0, end=-1)
+        text = " " + rest
+        shifted = [Token(t.token_type, t.text, t.line, t.col, t.start + 1, t.end + 1, t.comments) for t in inner]
+        head = Token(tokens[0].token_type, tokens[0].text, 1, 1, 0, 0, [])
+        return _Tokens([head, *shifted], text, len(text))
+    return _Tokens(tokens, ctx.source, ctx.end)
+
+
+def _opaque(what: str, ctx: StatementContext, why: str = "its effect cannot be known from the text") -> list[Finding]:
+    return [finding(Category.OPAQUE, None, f"{what} is not a statement trustladder can read: {why}")]
+
+
+def _grant(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    on = toks.top("ON")
+    name = toks.object_after(on + 1) if on >= 0 else None
+    verb = toks.word(0)
+    return [finding(Category.ACCESS_CHANGE, name, f"{verb} changes who may use {name or 'a role or privilege'}")]
+
+
+def _truncate(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    name = toks.object_after(1)
+    return [finding(Category.TRUNCATE, name, f"TRUNCATE {name} removes every row")]
+
+
+def _drop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    kind = toks.word(1)
+    name = toks.object_after(1)
+    return [finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone")]
+
+
+def _undrop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    name = toks.object_after(1)
+    return [finding(Category.SCHEMA_CHANGE, name, f"UNDROP restores {name}")]
+
+
+def _replace(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    if toks.word(1) == "TABLE":
+        name = toks.object_after(1)
+        return [finding(Category.OVERWRITE, name, f"REPLACE TABLE {name} replaces the table and its rows")]
+    name = toks.object_after(2 if toks.word(1) == "INTO" else 1)
+    # Row-level upsert: deletes and re-inserts rows whose key conflicts.
+    return [finding(Category.WRITE, name, f"REPLACE INTO upserts rows into {name}")]
+
+
+def _insert(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    name = toks.object_after(toks.top("INTO") + 1 if toks.top("INTO") >= 0 else 2)
+    if toks.top("OVERWRITE") >= 0:
+        return [finding(Category.OVERWRITE, name, f"INSERT OVERWRITE replaces the existing rows of {name}")]
+    return [finding(Category.WRITE, name, f"INSERT adds rows to {name}")] + _opaque("INSERT", ctx, "its source could not be read")
+
+
+def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    replace = toks.word(1) == "OR" and toks.word(2) in ("REPLACE", "ALTER")
+    as_at = toks.top("AS")
+    head = toks.words[: as_at if as_at > 0 else min(len(toks.words), 8)]
+    name = toks.object_after(3 if replace else 1)
+    if replace and "TABLE" in head and "FUNCTION" not in head and "PROCEDURE" not in head:
+        return [finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows")]
+    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO")), "OBJECT")
+    found: list[Finding] = []
+    if replace:
+        found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind} {name} replaces its definition"))
+    else:
+        found.append(finding(Category.WRITE, name, f"CREATE {kind} {name} creates a new object"))
+    if kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
+        found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
+    return found
+
+
+def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    kind = toks.word(1)
+    name = toks.object_after(1)
+    found: list[Finding] = []
+    index = 2
+    while index < len(toks.words):
+        word = toks.words[index]
+        if toks.depth[index] == 0 and word == "DROP":
+            nxt = toks.word(index + 1)
+            if nxt not in _NON_DATA_DROPS:
+                what = toks.word(index + 2) if nxt in ("COLUMN", "COLUMNS", "PARTITION", "IF") else nxt
+                found.append(finding(Category.DROP, name, f"ALTER {kind} {name} DROP {nxt} {what if what != nxt else ''} deletes stored data".replace("  ", " ")))
+        elif toks.depth[index] == 0 and word == "TRUNCATE" and toks.word(index + 1) == "PARTITION":
+            found.append(finding(Category.TRUNCATE, name, f"ALTER {kind} {name} TRUNCATE PARTITION removes the partition's rows"))
+        elif toks.depth[index] == 0 and word == "REPLACE" and toks.word(index + 1) == "PARTITION":
+            found.append(finding(Category.OVERWRITE, name, f"ALTER {kind} {name} REPLACE PARTITION replaces the partition's rows"))
+        elif toks.depth[index] == 0 and word == "SWITCH" and "TRUNCATE_TARGET" in toks.words[index:]:
+            found.append(finding(Category.OVERWRITE, name, f"ALTER {kind} {name} SWITCH ... TRUNCATE_TARGET replaces the target's rows"))
+        elif toks.depth[index] == 0 and word == "OWNER" and toks.word(index + 1) == "TO":
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} OWNER TO {toks.word(index + 2).lower()} transfers ownership"))
+        elif toks.depth[index] == 0 and word == "MASKING" and toks.word(index + 1) == "POLICY":
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes a masking policy"))
+        elif toks.depth[index] == 0 and word in ("DELETE", "UPDATE") and toks.word(index - 1) in (name.split(".")[-1].upper() if name else "", ",", "ON"):
+            found.extend(_unsupported_dml(toks, ctx, index))
+        index += 1
+    if kind in ("USER", "ROLE", "GROUP", "LOGIN") and not found:
+        found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes an account's access"))
+    if not any(f.category in (Category.DROP, Category.TRUNCATE, Category.OVERWRITE) for f in found) or len(found) == 0:
+        found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition"))
+    return found
+
+
+def _unsupported_dml(toks: _Tokens, ctx: StatementContext, start: int = 0) -> list[Finding]:
+    verb = toks.word(start)
+    if toks.top("WHERE", start) < 0:
+        category = Category.UNSCOPED_DELETE if verb == "DELETE" else Category.UNSCOPED_UPDATE
+        return [finding(category, toks.object_after(start + 1), f"{verb} has no WHERE clause: it touches every row")]
+    return _opaque(verb, ctx, "its WHERE could not be read, so its scope is unknown")
+
+
+def _explain(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    analyze = toks.words[1:4]
+    if "ANALYZE" in analyze or "ANALYSE" in analyze:
+        # EXPLAIN ANALYZE runs the statement: it does whatever the statement does.
+        start = max(i for i, w in enumerate(toks.words[:8]) if w in ("ANALYZE", "ANALYSE", "VERBOSE", ")")) + 1
+        inner = ctx.classify_nested(toks.rest(start))
+        return inner or [finding(Category.READ, None, "EXPLAIN ANALYZE runs a read")]
+    return [finding(Category.READ, None, "EXPLAIN plans a statement without running it")]
+
+
+def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    literals = toks.strings()
+    immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words
+    if immediate and literals:
+        inner = ctx.classify_nested(_unquote(literals[0]))
+        return inner or _opaque("EXECUTE", ctx)
+    target = toks.object_after(1)
+    return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
+
+
+def _do(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    return _body(toks, ctx, "the DO block") or _opaque("DO", ctx)
+
+
+def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
+    """Classify a procedural body ($$...$$, or BEGIN ... END) and keep what is risky."""
+    bodies = [_unquote(text) for text in toks.strings() if ";" in text or " " in text.strip()]
+    begin = toks.top("BEGIN")
+    if not bodies and begin >= 0:
+        bodies = [toks.rest(begin)]
+    found: list[Finding] = []
+    for body in bodies:
+        for item in ctx.classify_nested(_strip_block(body)):
+            if item.category is Category.PARSE_ERROR:
+                item = finding(Category.OPAQUE, item.object, f"{what} contains procedural code that could not be read")
+            if item.category.is_risky:
+                found.append(finding(item.category, item.object, f"{what}: {item.message}", item.span_hours))
+    return found
+
+
+def _strip_block(body: str) -> str:
+    """Drop the BEGIN/END shell (and a DECLARE section) of a procedural block."""
+    text = body.strip()
+    upper = text.upper()
+    if upper.startswith("DECLARE"):
+        begin = upper.find("BEGIN")
+        text, upper = (text[begin:], upper[begin:]) if begin >= 0 else (text, upper)
+    if upper.startswith("BEGIN"):
+        text = text[5:]
+        stripped = text.rstrip().rstrip(";").rstrip()
+        if stripped.upper().endswith("END"):
+            text = stripped[:-3]
+    return text
+
+
+def _unquote(text: str) -> str:
+    return text
+
+
+def _copy(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    if toks.top("TO") >= 0 and toks.top("FROM") < 0:
+        return [finding(Category.READ, toks.object_after(1), "COPY exports data to files outside the database")]
+    name = toks.object_after(2 if toks.word(1) == "INTO" else 1)
+    return [finding(Category.WRITE, name, f"COPY loads files into {name}")]
+
+
+def _comment(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    return [finding(Category.SCHEMA_CHANGE, toks.object_after(2), "COMMENT ON changes an object's description")]
+
+
+def _merge(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    name = toks.object_after(2 if toks.word(1) == "INTO" else 1)
+    return [finding(Category.WRITE, name, f"MERGE changes rows of {name}")] + _opaque("MERGE", ctx, "its conditions could not be read")
+
+
+def _maintenance(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    return _opaque(toks.word(0), ctx, "a maintenance command whose effect depends on the warehouse (VACUUM can remove the history a rollback needs)")
+
+
+def _dml(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    return _unsupported_dml(toks, ctx, 0)
+
+
+_HANDLERS = {
+    "GRANT": _grant,
+    "REVOKE": _grant,
+    "DENY": _grant,
+    "TRUNCATE": _truncate,
+    "DROP": _drop,
+    "UNDROP": _undrop,
+    "REPLACE": _replace,
+    "INSERT": _insert,
+    "CREATE": _create,
+    "ALTER": _alter,
+    "EXPLAIN": _explain,
+    "EXECUTE": _execute,
+    "EXEC": _execute,
+    "CALL": _execute,
+    "DO": _do,
+    "COPY": _copy,
+    "COMMENT": _comment,
+    "MERGE": _merge,
+    "UPDATE": _dml,
+    "DELETE": _dml,
+    "VACUUM": _maintenance,
+    "OPTIMIZE": _maintenance,
+    "REINDEX": _maintenance,
+    "CLUSTER": _maintenance,
+    "PURGE": _maintenance,
+}

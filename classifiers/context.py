@@ -1,0 +1,136 @@
+"""What every rule gets about the statement it looks at: one walk over the tree, indexed by type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from functools import lru_cache
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import Token
+
+from supervisor.models import Finding
+
+# Node types the rules ask for. Indexing only these keeps the single walk cheap.
+INDEXED: tuple[type[exp.Expression], ...] = (
+    exp.Table,
+    exp.Delete,
+    exp.Update,
+    exp.Insert,
+    exp.Merge,
+    exp.MultitableInserts,
+    exp.Drop,
+    exp.DropPartition,
+    exp.TruncateTable,
+    exp.Alter,
+    exp.Create,
+    exp.Grant,
+    exp.Revoke,
+    exp.Command,
+    exp.Execute,
+    exp.Into,
+    exp.Copy,
+    exp.Comment,
+)
+_INDEXED = frozenset(INDEXED)
+
+
+@dataclass(slots=True)
+class StatementContext:
+    """One statement, as the rules see it.
+
+    Attributes:
+        dialect: the sqlglot dialect name the statement was read in.
+        sql: the statement's text.
+        source: the whole script the statement is part of (token offsets point into it).
+        end: the offset in ``source`` just past the statement's last token.
+        tokens: the statement's tokens (comments and string literals are not keywords here).
+        nodes: the statement's nodes of the ``INDEXED`` types, in walk order.
+        backfill_max_hours: a write spanning more than this is a costly backfill.
+        now: the reference time for relative date ranges, or None when unknown.
+        classify_nested: classifies SQL found inside this statement (a literal passed to
+            EXECUTE IMMEDIATE, a procedure body, the statement behind EXPLAIN ANALYZE).
+    """
+
+    dialect: str
+    sql: str
+    source: str
+    end: int
+    tokens: Sequence[Token]
+    backfill_max_hours: float
+    now: datetime | None
+    classify_nested: Callable[[str], list[Finding]]
+    nodes: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
+
+    def sql_text_from(self, start: int) -> str:
+        """The statement's text from an offset in ``source`` to its end."""
+        return self.source[start : self.end]
+
+    def of(self, kind: type[exp.Expression]) -> list[exp.Expression]:
+        """The statement's nodes of one indexed type (empty when there are none)."""
+        return self.nodes.get(kind, [])
+
+    def index(self, root: exp.Expression) -> None:
+        """Walk the tree once and remember the nodes the rules look for.
+
+        EXPLAIN without ANALYZE (``exp.Describe``) only plans its statement, so the walk
+        does not descend into it: a ``DELETE`` behind ``EXPLAIN`` deletes nothing.
+        """
+        nodes = self.nodes
+        stack: list[exp.Expression] = [root]
+        pop, push = stack.pop, stack.extend
+        while stack:
+            node = pop()
+            kind = type(node)
+            if kind in _INDEXED:
+                bucket = nodes.get(kind)
+                if bucket is None:
+                    nodes[kind] = [node]
+                else:
+                    bucket.append(node)
+            elif kind is exp.Describe and node.args.get("style") != "ANALYZE":
+                # EXPLAIN only plans its statement: read the tables, not the statement's effect.
+                push(node.find_all(exp.Table))
+                continue
+            push(node.iter_expressions(reverse=True))
+
+
+@lru_cache(maxsize=64)
+def dialect_engine(name: str) -> Dialect:
+    """The sqlglot dialect object for a checked dialect name (built once)."""
+    return Dialect.get_or_raise(name)
+
+
+def table_name(table: exp.Expression | None) -> str | None:
+    """The dotted name of a table-like node as written (catalog.schema.name), or None.
+
+    Example:
+        >>> import sqlglot
+        >>> table_name(sqlglot.parse_one("SELECT 1 FROM shop.public.orders").find(exp.Table))
+        'shop.public.orders'
+    """
+    if table is None:
+        return None
+    if isinstance(table, exp.Table):
+        parts = [part.name for part in table.parts if part.name]
+        return ".".join(parts) or None
+    if isinstance(table, exp.Schema):
+        return table_name(table.this)
+    if isinstance(table, (exp.Column, exp.Dot)):
+        return ".".join(part.name for part in table.parts if part.name) or None
+    name = table.name
+    return name or None
+
+
+def target_names(table: exp.Expression | None) -> set[str]:
+    """Lower-cased names a column qualifier may use to mean this table: its name and alias."""
+    names: set[str] = set()
+    if isinstance(table, exp.Table):
+        if table.name:
+            names.add(table.name.lower())
+        if table.alias:
+            names.add(table.alias.lower())
+    return names

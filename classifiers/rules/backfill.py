@@ -1,0 +1,85 @@
+"""The costly-backfill rule: writes whose time filter spans too long, or never ends."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from classifiers.context import StatementContext, table_name
+from classifiers.timespan import write_span
+from supervisor.models import Category, Finding
+
+from .common import finding
+
+_WRITES = (exp.Insert, exp.Merge, exp.Update, exp.Delete, exp.Create)
+
+
+def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """A write whose time filter covers more than ``backfill_max_hours`` or is open-ended.
+
+    The span is read from the write's own filter and from its source query, subqueries
+    included. A write with no time filter at all is not a backfill by its text.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> sql = "INSERT INTO t SELECT * FROM s WHERE d >= CURRENT_DATE - INTERVAL '30 days'"
+        >>> classify_sql(sql, dialect="postgres").action_type
+        'sql.costly_backfill'
+    """
+    found: list[Finding] = []
+    for kind in _WRITES:
+        for node in ctx.of(kind):
+            conditions = _filters(node)
+            if not conditions:
+                continue
+            span = write_span(conditions, ctx.now)
+            if span is None or (span.hours is not None and span.hours <= ctx.backfill_max_hours):
+                continue
+            name = table_name(node.this) if not isinstance(node.this, exp.Schema) else table_name(node.this.this)
+            size = "an open-ended range" if span.hours is None else f"{span.hours:g} hours"
+            found.append(
+                finding(
+                    Category.COSTLY_BACKFILL,
+                    name,
+                    f"{type(node).__name__.upper()} into {name} covers {size} ({span.description}); "
+                    f"more than {ctx.backfill_max_hours:g} hours is a backfill",
+                    span.hours,
+                )
+            )
+    for node in ctx.of(exp.Into):
+        select = node.parent
+        if isinstance(select, exp.Select):
+            span = write_span(_wheres(select), ctx.now)
+            if span is not None and (span.hours is None or span.hours > ctx.backfill_max_hours):
+                name = table_name(node.this)
+                found.append(finding(Category.COSTLY_BACKFILL, name, f"SELECT ... INTO {name} covers {span.description}", span.hours))
+    return found
+
+
+def _filters(node: exp.Expression) -> list[exp.Expression]:
+    """The predicates that bound which rows a write touches or produces."""
+    conditions: list[exp.Expression] = []
+    if isinstance(node, exp.Insert):
+        if node.args.get("where") is not None:
+            conditions.append(node.args["where"])
+        conditions.extend(_wheres(node.expression))
+    elif isinstance(node, exp.Merge):
+        if node.args.get("on") is not None:
+            conditions.append(node.args["on"])
+        conditions.extend(_wheres(node.args.get("using")))
+        whens = node.args.get("whens")
+        for when in whens.expressions if whens else []:
+            if when.args.get("condition") is not None:
+                conditions.append(when.args["condition"])
+    elif isinstance(node, (exp.Update, exp.Delete)):
+        where = node.args.get("where")
+        if where is not None:
+            conditions.append(where.this)
+    elif isinstance(node, exp.Create) and isinstance(node.expression, exp.Query):
+        conditions.extend(_wheres(node.expression))
+    return conditions
+
+
+def _wheres(source: exp.Expression | None) -> list[exp.Expression]:
+    if source is None:
+        return []
+    return [where.this for where in source.find_all(exp.Where)]

@@ -1,0 +1,76 @@
+"""Rules for DDL that changes an object without dropping it, and for access changes."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from classifiers.context import StatementContext, table_name
+from supervisor.models import Category, Finding
+
+from .common import finding, kind_of
+from .destructive import is_data_drop_action
+
+
+def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """ALTER (other than dropping data), CREATE OR REPLACE of a non-table and COMMENT ON.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("ALTER TABLE t ADD COLUMN a INT", dialect="postgres").action_type
+        'sql.schema_change'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Alter):
+        name = table_name(node.this)
+        actions = node.args.get("actions") or []
+        kinds = [type(action).__name__ for action in actions if not _handled_elsewhere(action)]
+        if kinds or not actions:
+            what = ", ".join(dict.fromkeys(_describe(action) for action in actions if not _handled_elsewhere(action)))
+            found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind_of(node) or 'TABLE'} {name} changes its definition{': ' + what if what else ''}"))
+    for node in ctx.of(exp.Create):
+        if node.args.get("replace") and kind_of(node) != "TABLE":
+            name = table_name(node.this)
+            found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind_of(node)} {name} replaces its definition"))
+    for node in ctx.of(exp.Comment):
+        name = table_name(node.this)
+        found.append(finding(Category.SCHEMA_CHANGE, name, f"COMMENT ON {kind_of(node)} {name} changes its description"))
+    return found
+
+
+def _handled_elsewhere(action: exp.Expression) -> bool:
+    return is_data_drop_action(action) or isinstance(action, (exp.Delete, exp.Update))
+
+
+_ACTION_WORDS = {
+    "ColumnDef": "adds a column",
+    "AlterColumn": "alters a column",
+    "AlterRename": "renames it",
+    "RenameColumn": "renames a column",
+    "Drop": "drops a constraint or index",
+    "AddConstraint": "adds a constraint",
+    "AlterSet": "sets properties",
+}
+
+
+def _describe(action: exp.Expression) -> str:
+    return _ACTION_WORDS.get(type(action).__name__, type(action).__name__)
+
+
+def access_change(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """GRANT and REVOKE change who may do what.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("GRANT SELECT ON shop.orders TO PUBLIC", dialect="postgres").action_type
+        'sql.access_change'
+    """
+    found: list[Finding] = []
+    for kind in (exp.Grant, exp.Revoke):
+        verb = kind.__name__.upper()
+        for node in ctx.of(kind):
+            name = table_name(node.args.get("securable"))
+            privileges = ", ".join(p.name or p.sql() for p in node.args.get("privileges") or [])
+            principals = ", ".join(p.name for p in node.args.get("principals") or [])
+            to = "TO" if kind is exp.Grant else "FROM"
+            found.append(finding(Category.ACCESS_CHANGE, name, f"{verb} {privileges} ON {name} {to} {principals}".strip()))
+    return found

@@ -1,0 +1,117 @@
+"""Rules for statements that lose stored data: DROP, TRUNCATE and wholesale overwrites."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from classifiers.context import StatementContext, table_name
+from supervisor.models import Category, Finding
+
+from .common import finding, kind_of, shown
+
+# ALTER ... DROP of these removes no stored data.
+_NON_DATA_DROPS = frozenset(
+    {"CONSTRAINT", "INDEX", "KEY", "PRIMARY KEY", "FOREIGN KEY", "DEFAULT", "NOT NULL", "CHECK", "UNIQUE",
+     "PROJECTION", "STATISTICS", "SEARCH OPTIMIZATION", "CLUSTERING KEY", "ROW ACCESS POLICY", "TAG"}
+)
+
+
+def is_data_drop_action(node: exp.Expression) -> bool:
+    """Whether an ALTER action removes stored data (a column or a partition)."""
+    if isinstance(node, exp.DropPartition):
+        return True
+    return isinstance(node, exp.Drop) and kind_of(node) not in _NON_DATA_DROPS
+
+
+def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """DROP of any object, and ALTER ... DROP COLUMN / DROP PARTITION, is ``drop``.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("/* cleanup */ drop TABLE shop.orders", dialect="mysql").action_type
+        'sql.drop'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Drop):
+        alter = node.parent if isinstance(node.parent, exp.Alter) else None
+        if alter is not None:
+            if not is_data_drop_action(node):
+                continue
+            owner = table_name(alter.this)
+            for column in node.args.get("tables") or [node.this]:
+                name = f"{owner}.{column.name}" if owner and column is not None else owner
+                kind = kind_of(node) or "COLUMN"
+                found.append(finding(Category.DROP, name, f"ALTER TABLE {owner} DROP {kind} {column.name if column is not None else ''} deletes its data".replace("  ", " ")))
+            continue
+        kind = kind_of(node) or "OBJECT"
+        for table in node.args.get("tables") or [node.this]:
+            name = table_name(table)
+            found.append(finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone"))
+    for node in ctx.of(exp.DropPartition):
+        owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
+        found.append(finding(Category.DROP, owner, f"ALTER TABLE {owner} DROP PARTITION {shown(node, ctx.dialect).removeprefix('DROP ')} deletes the partition's rows"))
+    return found
+
+
+def truncate_table(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """TRUNCATE in any form is ``truncate``.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("TRUNCATE a, b", dialect="postgres").categories
+        (<Category.TRUNCATE: 'truncate'>,)
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.TruncateTable):
+        what = "DATABASE" if node.args.get("is_database") else "TABLE"
+        for table in node.expressions:
+            name = table_name(table)
+            found.append(finding(Category.TRUNCATE, name, f"TRUNCATE {what} {name} removes every row"))
+    return found
+
+
+def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """Replacing a table's data wholesale is ``overwrite``.
+
+    That is CREATE OR REPLACE TABLE, INSERT OVERWRITE, Databricks INSERT ... REPLACE WHERE, and
+    MERGE ... ON FALSE ... WHEN NOT MATCHED BY SOURCE THEN DELETE.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("INSERT OVERWRITE TABLE t SELECT * FROM s", dialect="spark").action_type
+        'sql.overwrite'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Create):
+        if node.args.get("replace") and kind_of(node) == "TABLE":
+            name = table_name(node.this)
+            found.append(finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows"))
+    for node in ctx.of(exp.Insert):
+        name = table_name(node.this)
+        if node.args.get("overwrite"):
+            found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE replaces the existing rows of {name}"))
+        elif node.args.get("where") is not None:
+            condition = shown(node.args["where"], ctx.dialect)
+            found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE WHERE {condition} replaces the matching rows of {name}"))
+    for node in ctx.of(exp.MultitableInserts):
+        if len(ctx.tokens) > 1 and ctx.tokens[1].text.upper() == "OVERWRITE":
+            for insert in node.expressions:
+                target = insert.this if isinstance(insert, exp.ConditionalInsert) else insert
+                name = table_name(target.this if isinstance(target, exp.Insert) else target)
+                found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE ALL replaces the existing rows of {name}"))
+    for node in ctx.of(exp.Merge):
+        if _merge_replaces(node):
+            name = table_name(node.this)
+            found.append(finding(Category.OVERWRITE, name, f"MERGE ... ON FALSE deletes every row of {name} not in the source"))
+    return found
+
+
+def _merge_replaces(node: exp.Merge) -> bool:
+    from .scope import always_true, never_true
+
+    deletes_unmatched = any(
+        when.args.get("source") and isinstance(when.args.get("then"), exp.Var) and when.args["then"].name.upper() == "DELETE"
+        for when in (node.args.get("whens").expressions if node.args.get("whens") else [])
+    )
+    on = node.args.get("on")
+    return deletes_unmatched and (on is None or never_true(on) or always_true(on))

@@ -1,0 +1,82 @@
+"""Rules for what is not risky by itself: reads and scoped writes."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from classifiers.context import StatementContext, table_name
+from supervisor.models import Category, Finding
+
+from .common import finding, kind_of
+
+READ_ROOTS = (exp.Query, exp.Values, exp.Describe, exp.Show, exp.Pragma)
+
+
+def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """A query, SHOW or EXPLAIN reads: one ``read`` finding per table it reads.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("SELECT * FROM shop.orders", dialect="postgres").categories
+        (<Category.READ: 'read'>,)
+    """
+    if not isinstance(expression, READ_ROOTS) or _selects_into(expression):
+        return []
+    if isinstance(expression, exp.Pragma) and isinstance(expression.this, exp.EQ):
+        return []
+    ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)} if ctx.of(exp.Table) else set()
+    seen: list[str] = []
+    for table in ctx.of(exp.Table):
+        name = table_name(table)
+        if name and name.lower() not in ctes and name not in seen and isinstance(table.parent, (exp.From, exp.Join)):
+            seen.append(name)
+    if not seen:
+        verb = "explains" if isinstance(expression, exp.Describe) else "reads"
+        return [finding(Category.READ, None, f"{type(expression).__name__.upper()} {verb} no stored table")]
+    return [finding(Category.READ, name, f"reads {name}") for name in seen]
+
+
+def _selects_into(expression: exp.Expression) -> bool:
+    return isinstance(expression, exp.Select) and expression.args.get("into") is not None
+
+
+def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """INSERT, MERGE, COPY INTO, SELECT INTO and CREATE of something new are ``write``.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("INSERT INTO shop.orders VALUES (1)", dialect="duckdb").action_type
+        'sql.write'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Insert):
+        if node.args.get("overwrite") or node.args.get("where") is not None:
+            continue  # overwrite_table reports these
+        name = table_name(node.this)
+        verb = "upserts rows into" if node.args.get("alternative") else "inserts rows into"
+        if node.args.get("conflict") is not None:
+            verb = "upserts rows into"
+        found.append(finding(Category.WRITE, name, f"INSERT {verb} {name}"))
+    for node in ctx.of(exp.MultitableInserts):
+        for insert in node.expressions:
+            target = insert.this if isinstance(insert, exp.ConditionalInsert) else insert
+            name = table_name(target.this if isinstance(target, exp.Insert) else target)
+            found.append(finding(Category.WRITE, name, f"INSERT ALL inserts rows into {name}"))
+    for node in ctx.of(exp.Merge):
+        name = table_name(node.this)
+        found.append(finding(Category.WRITE, name, f"MERGE changes rows of {name} matched by its ON condition"))
+    for node in ctx.of(exp.Into):
+        name = table_name(node.this)
+        found.append(finding(Category.WRITE, name, f"SELECT ... INTO creates the table {name}"))
+    for node in ctx.of(exp.Copy):
+        name = table_name(node.this)
+        if node.args.get("kind"):
+            found.append(finding(Category.WRITE, name, f"COPY loads files into {name}"))
+        else:
+            found.append(finding(Category.READ, name, f"COPY exports {name or 'a query'} to files outside the database"))
+    for node in ctx.of(exp.Create):
+        if node.args.get("replace"):
+            continue  # overwrite_table or schema_change reports these
+        name = table_name(node.this)
+        found.append(finding(Category.WRITE, name, f"CREATE {kind_of(node)} {name} creates a new object"))
+    return found

@@ -1,0 +1,206 @@
+"""Rules for DELETE and UPDATE: scoped is a write, unscoped touches every row of the target."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
+
+from classifiers.context import StatementContext, table_name, target_names
+from supervisor.models import Category, Finding
+
+from .common import finding, shown
+
+
+def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """A DELETE with no predicate restricting the target's rows is ``unscoped_delete``.
+
+    No WHERE, an always-true WHERE after constant folding (``1=1``, ``NOT FALSE``, ``x = 5 OR
+    1 = 1``), or a WHERE / USING that never refers to the target's columns. A contradiction
+    (``1 = 2``) deletes nothing and stays a scoped ``write``.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("DELETE FROM t WHERE x = 5 OR 1 = 1", dialect="postgres").action_type
+        'sql.unscoped_delete'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Delete):
+        target = node.this
+        if target is None and isinstance(node.parent, exp.Alter):
+            target = node.parent.this  # ClickHouse: ALTER TABLE t DELETE WHERE ...
+        name = table_name(target)
+        problem = _scope_problem(node, target, ctx)
+        if problem:
+            found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
+        else:
+            found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} matching {shown(_where(node), ctx.dialect)}"))
+    return found
+
+
+def update_without_where(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """An UPDATE with no predicate restricting the target's rows is ``unscoped_update``.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("UPDATE t SET a = 1 FROM s WHERE s.flag", dialect="postgres").action_type
+        'sql.unscoped_update'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Update):
+        target = node.this
+        if target is None and isinstance(node.parent, exp.Alter):
+            target = node.parent.this
+        name = table_name(target)
+        problem = _scope_problem(node, target, ctx)
+        if problem:
+            found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
+        else:
+            found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} matching {shown(_where(node), ctx.dialect)}"))
+    return found
+
+
+def _where(node: exp.Expression) -> exp.Expression | None:
+    where = node.args.get("where")
+    return where.this if isinstance(where, exp.Where) else where
+
+
+def _scope_problem(node: exp.Expression, target: exp.Expression | None, ctx: StatementContext) -> str | None:
+    """Why the statement is unscoped, or None when a predicate restricts the target's rows."""
+    names = target_names(target)
+    for extra in node.args.get("tables") or []:
+        names |= target_names(extra)
+    join_conditions, others = _joins(node, target)
+    where = _where(node)
+    if where is None:
+        if any(_refers_to(on, names, others) for on in join_conditions):
+            return None
+        if join_conditions or others:
+            return "has no WHERE clause and no join predicate on its target"
+        return "has no WHERE clause"
+    if never_true(where):
+        return None
+    if always_true(where):
+        return f"has an always-true WHERE ({shown(where, ctx.dialect)})"
+    if _refers_to(where, names, others) or any(_refers_to(on, names, others) for on in join_conditions):
+        return None
+    if others:
+        return f"has no predicate joining its target to {', '.join(others)}"
+    return f"has a WHERE ({shown(where, ctx.dialect)}) that does not refer to any of its target's columns"
+
+
+def _joins(node: exp.Expression, target: exp.Expression | None) -> tuple[list[exp.Expression], list[str]]:
+    """Join conditions of a DELETE/UPDATE, and the names of the other tables it reads."""
+    conditions: list[exp.Expression] = []
+    others: list[str] = []
+    sources: list[exp.Expression] = []
+    if isinstance(target, exp.Table):
+        sources.append(target)
+    using = node.args.get("using")
+    if isinstance(using, list):
+        sources.extend(using)
+    from_ = node.args.get("from_")
+    if isinstance(from_, exp.From):
+        sources.append(from_.this)
+    own = target_names(target)
+    for source in sources:
+        if source is not target:
+            name = table_name(source) or source.alias_or_name
+            if name and (name.lower() not in own and source.alias_or_name.lower() not in own):
+                others.append(name)
+        for join in source.args.get("joins") or []:
+            name = table_name(join.this) or join.this.alias_or_name
+            if name and name.lower() not in own:
+                others.append(name)
+            if join.args.get("on") is not None:
+                conditions.append(join.args["on"])
+            elif join.args.get("using"):
+                conditions.append(exp.column(join.args["using"][0].name))
+    return conditions, others
+
+
+def _refers_to(condition: exp.Expression, names: set[str], others: list[str]) -> bool:
+    """Whether a predicate reads a column of the target (so it can restrict the target's rows).
+
+    A column inside a subquery counts only when it is qualified with the target's name or
+    alias (a correlated subquery); an unqualified column outside subqueries is the target's
+    unless the statement reads other tables, where it is taken as the target's too, since a
+    warehouse rejects ambiguous names.
+    """
+    for column in condition.find_all(exp.Column):
+        qualifier = column.table.lower()
+        if qualifier:
+            if qualifier in names:
+                return True
+            continue
+        if not _inside_subquery(column, condition):
+            return True
+    return False
+
+
+def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
+    parent = node.parent
+    while parent is not None and parent is not root:
+        if isinstance(parent, (exp.Select, exp.Subquery, exp.SetOperation)):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _fold(condition: exp.Expression) -> exp.Expression:
+    try:
+        return simplify(condition.copy())
+    except (RecursionError, SqlglotError, ValueError, TypeError, KeyError, AttributeError):
+        return condition
+
+
+def always_true(condition: exp.Expression) -> bool:
+    """Whether a predicate holds for every row once constants are folded.
+
+    Example:
+        >>> import sqlglot
+        >>> always_true(sqlglot.parse_one("x = 5 OR 2 > 1"))
+        True
+    """
+    return _truth(_fold(condition)) is True
+
+
+def never_true(condition: exp.Expression) -> bool:
+    """Whether a predicate holds for no row once constants are folded (``1 = 2``)."""
+    return _truth(_fold(condition)) is False
+
+
+def _truth(node: exp.Expression) -> bool | None:
+    if isinstance(node, exp.Paren):
+        return _truth(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this) != 0
+        except ValueError:
+            return None
+    if isinstance(node, exp.Not):
+        inner = _truth(node.this)
+        return None if inner is None else not inner
+    if isinstance(node, exp.Or):
+        left, right = _truth(node.this), _truth(node.expression)
+        if left is True or right is True:
+            return True
+        return False if left is False and right is False else None
+    if isinstance(node, exp.And):
+        left, right = _truth(node.this), _truth(node.expression)
+        if left is False or right is False:
+            return False
+        return True if left is True and right is True else None
+    if isinstance(node, (exp.EQ, exp.GTE, exp.LTE, exp.NullSafeEQ)):
+        if not isinstance(node.this, exp.Literal) and node.this == node.expression:
+            return True  # x = x: every row where x is not null
+    if isinstance(node, exp.In) and isinstance(node.this, exp.Literal) and not node.args.get("query"):
+        values = node.expressions
+        if values and all(isinstance(v, exp.Literal) for v in values):
+            return any(v.this == node.this.this for v in values)
+    if isinstance(node, exp.Like) and isinstance(node.expression, exp.Literal) and node.expression.this == "%":
+        if isinstance(node.this, exp.Literal):
+            return True
+    return None

@@ -1,0 +1,274 @@
+"""Classify SQL text, statement by statement, in the dialect it is written in.
+
+The text is tokenized once, split into statements on ``;`` tokens (so a ``;`` inside a string
+or a comment never splits), and each statement is parsed on its own: one statement that does
+not parse is reported as ``parse_error`` without hiding what the others do. Every statement
+is walked once and the rules in ``classifiers.rules.RULES`` read that walk.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from functools import lru_cache
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from classifiers.context import StatementContext, dialect_engine
+from classifiers.rules import RULES
+from supervisor.errors import ClassificationError
+from supervisor.models import (
+    Category,
+    Finding,
+    SqlClassification,
+    SqlError,
+    StatementClassification,
+    sort_categories,
+)
+
+MAX_NESTING = 4
+# Dialects whose executable comments (/*! ... */) the server runs as SQL.
+_EXECUTABLE_COMMENTS = frozenset({"mysql", "singlestore", "doris", "starrocks"})
+# Root nodes that change nothing a reviewer gates when no rule found anything in them.
+_NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
+    exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze,
+)
+_DEEP = "is nested too deeply to read"
+
+
+@lru_cache(maxsize=None)
+def dialect_names() -> tuple[str, ...]:
+    """The sqlglot dialect names ``classify_sql`` accepts, sorted."""
+    return tuple(sorted(name for name in Dialect.classes if name))
+
+
+def check_dialect(dialect: str) -> str:
+    """Return the canonical dialect name, or raise ClassificationError naming the valid ones.
+
+    Args:
+        dialect: a sqlglot dialect name, any case.
+
+    Returns:
+        The lower-cased name.
+    """
+    name = (dialect or "").strip().lower()
+    if name not in dialect_names():
+        raise ClassificationError(
+            f"unknown SQL dialect {dialect!r}; use one of: {', '.join(dialect_names())}"
+        )
+    return name
+
+
+def classify_sql(
+    sql: str | bytes,
+    *,
+    dialect: str,
+    backfill_max_hours: float = 24.0,
+    now: datetime | None = None,
+) -> SqlClassification:
+    """Classify every statement of a SQL text into the contract's categories.
+
+    Never raises for bad SQL: text that cannot be read comes back as ``parse_error`` (with the
+    parser's message and position) or ``opaque``, both risky.
+
+    Args:
+        sql: the SQL text; bytes are decoded as UTF-8 (invalid UTF-8 is a ``parse_error``).
+        dialect: the sqlglot dialect the text is written in, e.g. ``"snowflake"``.
+        backfill_max_hours: a write whose time filter spans more than this is a costly backfill.
+        now: reference time for date ranges that mix absolute and relative bounds.
+
+    Returns:
+        The statements with their categories and findings, and the script's action type.
+
+    Raises:
+        ClassificationError: the dialect is not one sqlglot knows.
+
+    Example:
+        >>> classify_sql("SELECT 1; DROP TABLE shop.orders", dialect="postgres").action_type
+        'sql.drop'
+    """
+    name = check_dialect(dialect)
+    if isinstance(sql, bytes):
+        try:
+            sql = sql.decode("utf-8")
+        except UnicodeDecodeError as error:
+            message = f"the input is not valid UTF-8 (byte {error.start}); save the file as UTF-8"
+            return _result(name, [_failed(0, "", message, None, None)])
+    statements = _classify_text(sql, name, backfill_max_hours, now, 0)
+    if not unicodedata.is_normalized("NFKC", sql):
+        statements = _with_normalized(sql, statements, name, backfill_max_hours, now)
+    return _result(name, statements)
+
+
+def _result(dialect: str, statements: list[StatementClassification]) -> SqlClassification:
+    union: set[Category] = set()
+    for statement in statements:
+        union.update(statement.categories)
+    ordered = sort_categories(union)
+    action_type = f"sql.{ordered[0].value}" if ordered else "sql.read"
+    return SqlClassification(dialect=dialect, action_type=action_type, categories=ordered, statements=tuple(statements))
+
+
+def _with_normalized(
+    sql: str, statements: list[StatementClassification], dialect: str, max_hours: float, now: datetime | None
+) -> list[StatementClassification]:
+    """Full-width and other compatibility characters: also read the text as NFKC folds it.
+
+    ``ＤＲＯＰ ＴＡＢＬＥ t`` is not SQL to most engines, but some fold it and a reviewer reads
+    it as a DROP, so whatever the folded text does is added to what the raw text does.
+    """
+    folded = _classify_text(unicodedata.normalize("NFKC", sql), dialect, max_hours, now, 0)
+    extra = [f for statement in folded for f in statement.findings if f.category.is_risky]
+    if not extra:
+        return statements
+    note = Finding(
+        category=Category.OPAQUE,
+        object=None,
+        message="the text uses full-width or compatibility characters; read with them folded it also does: "
+        + "; ".join(f.message for f in extra[:3]),
+    )
+    last = statements[-1]
+    merged = StatementClassification(
+        index=last.index,
+        sql=last.sql,
+        categories=sort_categories(set(last.categories) | {f.category for f in extra} | {Category.OPAQUE}),
+        findings=last.findings + tuple(extra) + (note,),
+        error=last.error,
+    )
+    return statements[:-1] + [merged]
+
+
+def _classify_text(
+    sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int
+) -> list[StatementClassification]:
+    engine = dialect_engine(dialect)
+    try:
+        tokens = engine.tokenize(sql)
+    except TokenError as error:
+        return [_failed(0, sql, f"the text cannot be tokenized: {error}", None, None)]
+    except RecursionError:
+        return [_failed(0, sql, f"the text {_DEEP}", None, None)]
+    chunks = _split(tokens)
+    if not chunks:
+        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
+    parser = engine.parser()
+    results: list[StatementClassification] = []
+    for index, chunk in enumerate(chunks):
+        start, end = chunk[0].start, chunk[-1].end + 1
+        text = sql[start:end]
+        try:
+            parsed = parser.parse(chunk, sql)
+        except ParseError as error:
+            first = error.errors[0] if error.errors else {}
+            message = str(first.get("description") or error).splitlines()[0]
+            line, col = first.get("line"), first.get("col")
+            where = f" at line {line}, column {col}" if line is not None else ""
+            results.append(_failed(index, text, f"the statement does not parse: {message}{where}", line, col))
+            continue
+        except RecursionError:
+            results.append(_failed(index, text, f"the statement {_DEEP}", None, None))
+            continue
+        except (SqlglotError, ValueError, KeyError, AttributeError, TypeError, IndexError) as error:
+            results.append(_failed(index, text, f"the statement could not be read: {error}", None, None))
+            continue
+        expression = next((e for e in parsed if e is not None), None)
+        if expression is None:
+            continue
+        results.append(_classify_statement(index, text, expression, chunk, sql, end, dialect, max_hours, now, depth))
+    if not results:
+        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
+    return results
+
+
+def _split(tokens: list[Token]) -> list[list[Token]]:
+    chunks: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if current:
+                chunks.append(current)
+                current = []
+        else:
+            current.append(token)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _classify_statement(
+    index: int,
+    text: str,
+    expression: exp.Expression,
+    tokens: list[Token],
+    source: str,
+    end: int,
+    dialect: str,
+    max_hours: float,
+    now: datetime | None,
+    depth: int,
+) -> StatementClassification:
+    def nested(inner: str) -> list[Finding]:
+        if depth >= MAX_NESTING:
+            return [Finding(category=Category.OPAQUE, object=None, message="SQL nested in SQL too many times to read")]
+        found = _classify_text(inner, dialect, max_hours, now, depth + 1)
+        return [f for statement in found for f in statement.findings]
+
+    ctx = StatementContext(
+        dialect=dialect, sql=text, source=source, end=end, tokens=tokens,
+        backfill_max_hours=max_hours, now=now, classify_nested=nested,
+    )
+    findings: list[Finding] = []
+    if _is_start_transaction(tokens):
+        return StatementClassification(index=index, sql=text, categories=(), findings=())
+    try:
+        ctx.index(expression)
+        for rule in RULES:
+            findings.extend(rule(expression, ctx))
+    except RecursionError:
+        findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
+    if dialect in _EXECUTABLE_COMMENTS:
+        findings.extend(_executable_comments(tokens, nested))
+    if not findings and not isinstance(expression, _NEUTRAL_ROOTS):
+        findings.append(
+            Finding(
+                category=Category.OPAQUE,
+                object=None,
+                message=f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge",
+            )
+        )
+    categories = sort_categories({f.category for f in findings})
+    return StatementClassification(index=index, sql=text, categories=categories, findings=tuple(findings))
+
+
+def _is_start_transaction(tokens: list[Token]) -> bool:
+    # sqlglot's postgres dialect reads START TRANSACTION as a column alias.
+    return len(tokens) >= 2 and tokens[0].text.upper() == "START" and tokens[1].text.upper() == "TRANSACTION"
+
+
+def _executable_comments(tokens: list[Token], nested: object) -> list[Finding]:
+    """MySQL runs the SQL inside ``/*! ... */`` comments: classify it like any other SQL."""
+    found: list[Finding] = []
+    for token in tokens:
+        for comment in token.comments or ():
+            text = comment.strip()
+            if text.startswith("!"):
+                body = text[1:].lstrip("0123456789")
+                found.extend(
+                    Finding(category=f.category, object=f.object, message=f"an executable /*! */ comment: {f.message}")
+                    for f in nested(body)  # type: ignore[operator]
+                    if f.category is not Category.PARSE_ERROR or body.strip()
+                )
+    return found
+
+
+def _failed(index: int, text: str, message: str, line: int | None, col: int | None) -> StatementClassification:
+    return StatementClassification(
+        index=index,
+        sql=text,
+        categories=(Category.PARSE_ERROR,),
+        findings=(Finding(category=Category.PARSE_ERROR, object=None, message=message),),
+        error=SqlError(message=message, line=line, col=col),
+    )

@@ -1,0 +1,404 @@
+"""The time span a write covers, read from the predicates on its date and time columns.
+
+Values are points in time: absolute (a literal date) or relative to now (``CURRENT_DATE -
+INTERVAL 7 DAY``). A column's bounds come from ``>=``/``>``/``<``/``<=`` pairs, ``BETWEEN``,
+``=`` and ``IN`` lists; ``AND`` intersects, ``OR`` takes the envelope. Anything that is not a
+recognisable time value is ignored, so a column compared to a subquery has no bound from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlglot import exp
+
+DAY = 86400.0
+_UNIT_SECONDS = {
+    "MICROSECOND": 1e-6,
+    "MILLISECOND": 1e-3,
+    "SECOND": 1.0,
+    "MINUTE": 60.0,
+    "HOUR": 3600.0,
+    "DAY": DAY,
+    "WEEK": 7 * DAY,
+    "MONTH": 31 * DAY,  # the longest month: spans are upper bounds
+    "QUARTER": 92 * DAY,
+    "YEAR": 366 * DAY,
+}
+_UNIT_ALIASES = {
+    "S": "SECOND", "SEC": "SECOND", "SECS": "SECOND", "SS": "SECOND",
+    "MI": "MINUTE", "MIN": "MINUTE", "MINS": "MINUTE", "N": "MINUTE",
+    "H": "HOUR", "HH": "HOUR", "HR": "HOUR", "HRS": "HOUR",
+    "D": "DAY", "DD": "DAY", "DAYOFMONTH": "DAY", "DY": "DAY",
+    "W": "WEEK", "WK": "WEEK", "WW": "WEEK", "ISOWEEK": "WEEK",
+    "M": "MONTH", "MM": "MONTH", "MON": "MONTH", "MONS": "MONTH",
+    "Q": "QUARTER", "QQ": "QUARTER", "QTR": "QUARTER",
+    "Y": "YEAR", "YY": "YEAR", "YYYY": "YEAR", "YR": "YEAR", "YRS": "YEAR",
+}
+_ISO = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?\s*$"
+)
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_INTERVAL_TEXT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([A-Za-z]+?)S?\s*$")
+_DATE_NAME = re.compile(r"(^|_)(ds|dt|date|day|dte|partition_date|date_id|day_id|yyyymmdd)($|_)", re.I)
+_NOW_FUNCS = frozenset(
+    {"NOW", "GETDATE", "GETUTCDATE", "SYSDATE", "SYSTIMESTAMP", "SYSDATETIME", "CURRENT_TIMESTAMP",
+     "LOCALTIMESTAMP", "CURRENT_DATETIME", "UTC_TIMESTAMP", "TODAY", "CURDATE", "CURRENT_DATE",
+     "UTC_DATE", "TRANSACTION_TIMESTAMP", "STATEMENT_TIMESTAMP", "CLOCK_TIMESTAMP"}
+)
+_DAY_FUNCS = frozenset({"CURDATE", "CURRENT_DATE", "UTC_DATE", "TODAY"})
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A point in time: absolute seconds since the epoch, or seconds relative to now.
+
+    ``day`` marks a date without a time: an inclusive upper bound on it covers the whole day,
+    and ``CURRENT_DATE`` may be up to a day before now.
+    """
+
+    relative: bool
+    seconds: float
+    day: bool
+
+    def shifted(self, seconds: float) -> Point:
+        return Point(self.relative, self.seconds + seconds, self.day)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What the predicates say about one column: the lowest and highest point it may take."""
+
+    low: Point | None
+    high: Point | None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The time a write covers: ``hours`` is None when the range is open-ended."""
+
+    column: str
+    hours: float | None
+    description: str
+
+
+def write_span(conditions: list[exp.Expression], now: datetime | None = None) -> Span | None:
+    """The narrowest time span the given filter conditions put on a write, if any.
+
+    Each condition (a WHERE, a MERGE ``ON``, a ``REPLACE WHERE``) is read on its own; the
+    narrowest span wins, because the rows written must satisfy all of them.
+
+    Args:
+        conditions: predicate expressions taken from the write and its source query.
+        now: the reference time for ranges that mix absolute and relative bounds.
+
+    Returns:
+        The narrowest span found, or None when no condition filters on a time value.
+
+    Example:
+        >>> import sqlglot
+        >>> cond = sqlglot.parse_one("SELECT 1 WHERE d BETWEEN '2024-01-01' AND '2024-01-31'").args["where"].this
+        >>> write_span([cond]).hours
+        744.0
+    """
+    best: Span | None = None
+    for condition in conditions:
+        for column, bounds in _bounds(condition).items():
+            span = _measure(column, bounds, now)
+            if best is None or _narrower(span, best):
+                best = span
+    return best
+
+
+def _narrower(a: Span, b: Span) -> bool:
+    if a.hours is None:
+        return False
+    return b.hours is None or a.hours < b.hours
+
+
+def _measure(column: str, bounds: Bounds, now: datetime | None) -> Span:
+    low, high = bounds.low, bounds.high
+    if low is None and high is None:
+        return Span(column, None, f"{column} is not bounded in time")
+    if low is None:
+        return Span(column, None, f"everything in {column} before {_show(high)}")
+    if high is None:
+        if low.relative:
+            seconds = -low.seconds + (DAY if low.day else 0.0)
+            return Span(column, max(seconds, 0.0) / 3600, f"{column} from {_show(low)} until now")
+        return Span(column, None, f"{column} from {_show(low)} with no end")
+    if low.relative != high.relative:
+        if now is None:
+            return Span(column, None, f"{column} from {_show(low)} to {_show(high)}")
+        low, high = _absolute(low, now), _absolute(high, now)
+    seconds = high.seconds - low.seconds
+    if low.relative and low.day and not high.day:
+        seconds += DAY
+    return Span(column, max(seconds, 0.0) / 3600, f"{column} from {_show(low)} to {_show(high)}")
+
+
+def _absolute(point: Point, now: datetime) -> Point:
+    if not point.relative:
+        return point
+    base = now.replace(hour=0, minute=0, second=0, microsecond=0) if point.day else now
+    return Point(False, _epoch(base) + point.seconds, point.day)
+
+
+def _epoch(moment: datetime) -> float:
+    return (moment.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds()
+
+
+def _show(point: Point | None) -> str:
+    if point is None:
+        return "?"
+    if point.relative:
+        anchor = "CURRENT_DATE" if point.day else "now"
+        if point.seconds == 0:
+            return anchor
+        days = point.seconds / DAY
+        sign = "-" if days < 0 else "+"
+        amount = f"{abs(days):g} days" if abs(days) >= 1 else f"{abs(point.seconds) / 3600:g} hours"
+        return f"{anchor} {sign} {amount}"
+    moment = datetime(1970, 1, 1) + timedelta(seconds=point.seconds)
+    if point.day or (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
+    """Per-column bounds implied by a predicate (columns without a time bound are absent)."""
+    if isinstance(condition, exp.Paren):
+        return _bounds(condition.this)
+    if isinstance(condition, exp.And):
+        left, right = _bounds(condition.this), _bounds(condition.expression)
+        for column, bounds in right.items():
+            left[column] = _intersect(left[column], bounds) if column in left else bounds
+        return left
+    if isinstance(condition, exp.Or):
+        left, right = _bounds(condition.this), _bounds(condition.expression)
+        merged: dict[str, Bounds] = {}
+        for column in left.keys() | right.keys():
+            if column in left and column in right:
+                merged[column] = _envelope(left[column], right[column])
+            else:
+                # One branch leaves the column free: together they cover all of time.
+                merged[column] = Bounds(None, None)
+        return merged
+    if isinstance(condition, exp.Between):
+        column = _column_key(condition.this)
+        low = _point(condition.args.get("low"), condition.this)
+        high = _point(condition.args.get("high"), condition.this)
+        if column and (low or high):
+            return {column: Bounds(low, _inclusive(high))}
+        return {}
+    if isinstance(condition, exp.In):
+        column = _column_key(condition.this)
+        points = [_point(value, condition.this) for value in condition.expressions]
+        if column and points and all(points):
+            known = [p for p in points if p is not None]
+            if len({p.relative for p in known}) == 1:
+                return {column: Bounds(min(known, key=_key), _inclusive(max(known, key=_key)))}
+        return {}
+    if isinstance(condition, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        return _comparison(condition)
+    return {}
+
+
+def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
+    left, right = condition.this, condition.expression
+    kind = type(condition)
+    column = _column_key(left)
+    value = _point(right, left) if column else None
+    if value is None:
+        column = _column_key(right)
+        value = _point(left, right) if column else None
+        kind = _FLIPPED.get(kind, kind)
+    if column is None or value is None:
+        return {}
+    if kind is exp.EQ:
+        return {column: Bounds(value, _inclusive(value))}
+    if kind in (exp.GT, exp.GTE):
+        return {column: Bounds(value, None)}
+    if kind is exp.LTE:
+        return {column: Bounds(None, _inclusive(value))}
+    return {column: Bounds(None, value)}
+
+
+_FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
+    exp.GT: exp.LT,
+    exp.GTE: exp.LTE,
+    exp.LT: exp.GT,
+    exp.LTE: exp.GTE,
+}
+
+
+def _inclusive(point: Point | None) -> Point | None:
+    """An inclusive upper bound on a date covers that whole day."""
+    if point is None or not point.day:
+        return point
+    return Point(point.relative, point.seconds + DAY, False)
+
+
+def _key(point: Point) -> float:
+    return point.seconds
+
+
+def _intersect(a: Bounds, b: Bounds) -> Bounds:
+    return Bounds(_pick(a.low, b.low, max), _pick(a.high, b.high, min))
+
+
+def _envelope(a: Bounds, b: Bounds) -> Bounds:
+    low = None if a.low is None or b.low is None else _pick(a.low, b.low, min)
+    high = None if a.high is None or b.high is None else _pick(a.high, b.high, max)
+    return Bounds(low, high)
+
+
+def _pick(a: Point | None, b: Point | None, choose: type[max] | type[min]) -> Point | None:
+    if a is None:
+        return b
+    if b is None or a.relative != b.relative:
+        return a
+    return choose(a, b, key=_key)  # type: ignore[call-overload,no-any-return]
+
+
+def _column_key(node: exp.Expression | None) -> str | None:
+    """The column a bound applies to; casts and date truncations of a column count as it."""
+    while isinstance(node, (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate,
+                            exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
+        node = node.this
+    if isinstance(node, exp.Column):
+        return ".".join(part.name for part in node.parts).lower()
+    return None
+
+
+def _point(node: exp.Expression | None, column: exp.Expression | None = None) -> Point | None:
+    """A time value, or None when the expression is not one."""
+    if node is None:
+        return None
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return _parse_literal(node.this)
+        if column is not None and _looks_like_date_column(column):
+            match = _COMPACT.match(node.this)
+            if match:
+                return _from_parts(match.groups())
+        return None
+    if isinstance(node, (exp.Paren, exp.Cast, exp.TryCast, exp.TsOrDsToDate, exp.StrToDate,
+                         exp.StrToTime, exp.TimeStrToTime, exp.TimeStrToDate, exp.DateStrToDate,
+                         exp.Date, exp.Timestamp, exp.Datetime, exp.TsOrDsToTimestamp)):
+        inner = _point(node.this, column)
+        if inner is not None and isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEMPORAL_TYPES):
+            date_only = node.to.this in (exp.DType.DATE, exp.DType.DATE32)
+            return Point(inner.relative, inner.seconds, inner.day or date_only)
+        return inner
+    if isinstance(node, exp.CurrentDate):
+        return Point(True, 0.0, True)
+    if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDatetime, exp.CurrentTime,
+                         exp.CurrentTimestampLTZ, exp.Localtimestamp)):
+        return Point(True, 0.0, False)
+    if isinstance(node, exp.Anonymous) or type(node).__name__ in ("Sysdate", "UtcTimestamp", "UtcDate"):
+        name = node.name.upper() if isinstance(node, exp.Anonymous) else type(node).__name__.upper()
+        name = {"UTCTIMESTAMP": "UTC_TIMESTAMP", "UTCDATE": "UTC_DATE"}.get(name, name)
+        if name in _NOW_FUNCS and not node.expressions:
+            return Point(True, 0.0, name in _DAY_FUNCS)
+        return None
+    if isinstance(node, (exp.Add, exp.Sub)):
+        base = _point(node.this, column)
+        shift = _interval(node.expression)
+        if base is None or shift is None:
+            base = _point(node.expression, column) if isinstance(node, exp.Add) else None
+            shift = _interval(node.this) if base is not None else None
+        if base is None or shift is None:
+            return None
+        return base.shifted(-shift if isinstance(node, exp.Sub) else shift)
+    if isinstance(node, (exp.DateSub, exp.DateAdd, exp.TsOrDsAdd, exp.TimestampSub, exp.TimestampAdd,
+                         exp.DatetimeSub, exp.DatetimeAdd, exp.TimeAdd, exp.TimeSub)):
+        base = _point(node.this, column)
+        shift = _amount(node.expression, node.args.get("unit"))
+        if base is None or shift is None:
+            return None
+        negative = isinstance(node, (exp.DateSub, exp.TimestampSub, exp.DatetimeSub, exp.TimeSub))
+        return base.shifted(-shift if negative else shift)
+    if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
+        base = _point(node.this, column)
+        unit = _unit(node.args.get("unit"))
+        if base is None:
+            return None
+        # Truncating moves the point back by up to one unit: take the earliest it can be.
+        return base.shifted(-(_UNIT_SECONDS.get(unit or "DAY", DAY)))
+    return None
+
+
+def _parse_literal(text: str) -> Point | None:
+    match = _ISO.match(text)
+    if match is None:
+        return _COMPACT.match(text) and _from_parts(_COMPACT.match(text).groups())  # type: ignore[union-attr,return-value]
+    year, month, day, hour, minute, second = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+    return Point(False, _epoch(moment), hour is None)
+
+
+def _from_parts(parts: tuple[str, ...]) -> Point | None:
+    try:
+        return Point(False, _epoch(datetime(int(parts[0]), int(parts[1]), int(parts[2]))), True)
+    except ValueError:
+        return None
+
+
+def _looks_like_date_column(column: exp.Expression) -> bool:
+    key = _column_key(column)
+    return bool(key and _DATE_NAME.search(key.rsplit(".", 1)[-1]))
+
+
+def _interval(node: exp.Expression | None) -> float | None:
+    """Seconds in an INTERVAL expression, e.g. ``INTERVAL '7 days'`` or ``INTERVAL 30 DAY``."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Interval):
+        return _amount(node.this, node.args.get("unit"))
+    return None
+
+
+def _amount(value: exp.Expression | None, unit_node: exp.Expression | None) -> float | None:
+    """Seconds in ``value`` units of ``unit_node`` (the unit may sit inside a string: '7 days')."""
+    if isinstance(value, exp.Interval):
+        return _interval(value)
+    unit = _unit(unit_node)
+    number: float | None = None
+    if isinstance(value, exp.Neg):
+        inner = _amount(value.this, unit_node)
+        return -inner if inner is not None else None
+    if isinstance(value, exp.Literal):
+        text = value.this
+        try:
+            number = float(text)
+        except ValueError:
+            match = _INTERVAL_TEXT.match(text)
+            if not match:
+                return None
+            number, unit = float(match.group(1)), _canonical_unit(match.group(2))
+    if number is None:
+        return None
+    seconds = _UNIT_SECONDS.get(unit or "DAY")
+    return number * seconds if seconds is not None else None
+
+
+def _unit(node: exp.Expression | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, exp.IntervalSpan):
+        return _unit(node.this)
+    return _canonical_unit(node.name)
+
+
+def _canonical_unit(name: str) -> str | None:
+    upper = name.upper().strip("'\"")
+    if upper.endswith("S") and upper[:-1] in _UNIT_SECONDS:
+        upper = upper[:-1]
+    upper = _UNIT_ALIASES.get(upper, upper)
+    return upper if upper in _UNIT_SECONDS else None
