@@ -162,8 +162,17 @@ def _truncate(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 def _drop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     kind = toks.word(1)
+    if kind == "OWNED":
+        who = toks.object_after(3)
+        return [
+            finding(Category.DROP, who, f"DROP OWNED BY {who} drops every object the role owns"),
+            finding(Category.ACCESS_CHANGE, who, f"DROP OWNED BY {who} revokes the role's privileges"),
+        ]
     name = toks.object_after(1)
-    return [finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone")]
+    found = [finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone")]
+    if "MASKING" in toks.words[:3] or "POLICY" in toks.words[:4] or kind in ("ROLE", "USER", "GROUP"):
+        found.append(finding(Category.ACCESS_CHANGE, name, f"DROP {kind} {name} changes who may see what"))
+    return found
 
 
 def _undrop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
@@ -209,32 +218,59 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     kind = toks.word(1)
     name = toks.object_after(1)
     found: list[Finding] = []
-    index = 2
-    while index < len(toks.words):
-        word = toks.words[index]
-        if toks.depth[index] == 0 and word == "DROP":
-            nxt = toks.word(index + 1)
-            if nxt not in _NON_DATA_DROPS:
-                what = toks.word(index + 2) if nxt in ("COLUMN", "COLUMNS", "PARTITION", "IF") else nxt
-                found.append(finding(Category.DROP, name, f"ALTER {kind} {name} DROP {nxt} {what if what != nxt else ''} deletes stored data".replace("  ", " ")))
-        elif toks.depth[index] == 0 and word == "TRUNCATE" and toks.word(index + 1) == "PARTITION":
+    changes_definition = False
+    for begin, end in _clauses(toks, 2):
+        word, nxt = toks.word(begin), toks.word(begin + 1)
+        words = toks.words[begin:end]
+        if word == "DROP" and nxt not in _NON_DATA_DROPS:
+            what = toks.word(begin + 2) if nxt in ("COLUMN", "COLUMNS", "PARTITION", "IF") else nxt
+            label = nxt if nxt in ("COLUMN", "COLUMNS", "PARTITION") else "COLUMN"
+            found.append(finding(Category.DROP, name, f"ALTER {kind} {name} DROP {label} {what.lower()} deletes stored data"))
+        elif word == "TRUNCATE" and nxt == "PARTITION":
             found.append(finding(Category.TRUNCATE, name, f"ALTER {kind} {name} TRUNCATE PARTITION removes the partition's rows"))
-        elif toks.depth[index] == 0 and word == "REPLACE" and toks.word(index + 1) == "PARTITION":
+        elif word == "REPLACE" and nxt == "PARTITION":
             found.append(finding(Category.OVERWRITE, name, f"ALTER {kind} {name} REPLACE PARTITION replaces the partition's rows"))
-        elif toks.depth[index] == 0 and word == "SWITCH" and "TRUNCATE_TARGET" in toks.words[index:]:
+        elif word == "SWITCH" and "TRUNCATE_TARGET" in words:
             found.append(finding(Category.OVERWRITE, name, f"ALTER {kind} {name} SWITCH ... TRUNCATE_TARGET replaces the target's rows"))
-        elif toks.depth[index] == 0 and word == "OWNER" and toks.word(index + 1) == "TO":
-            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} OWNER TO {toks.word(index + 2).lower()} transfers ownership"))
-        elif toks.depth[index] == 0 and word == "MASKING" and toks.word(index + 1) == "POLICY":
-            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes a masking policy"))
-        elif toks.depth[index] == 0 and word in ("DELETE", "UPDATE") and toks.word(index - 1) in (name.split(".")[-1].upper() if name else "", ",", "ON"):
-            found.extend(_unsupported_dml(toks, ctx, index))
-        index += 1
-    if kind in ("USER", "ROLE", "GROUP", "LOGIN") and not found:
+        elif word == "OWNER" and nxt == "TO":
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} OWNER TO {toks.word(begin + 2).lower()} transfers ownership"))
+        elif "MASKING" in words or ("ROW" in words and "ACCESS" in words and "POLICY" in words):
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes a masking or row access policy"))
+            changes_definition = True
+        elif word in ("DELETE", "UPDATE"):
+            found.extend(_unsupported_dml(toks, ctx, begin))
+        else:
+            changes_definition = True
+    if kind in ("USER", "ROLE", "GROUP", "LOGIN"):
         found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes an account's access"))
-    if not any(f.category in (Category.DROP, Category.TRUNCATE, Category.OVERWRITE) for f in found) or len(found) == 0:
+    elif changes_definition or not found:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition"))
     return found
+
+
+def _clauses(toks: _Tokens, start: int) -> list[tuple[int, int]]:
+    """The comma-separated clauses of an ALTER, after the object's name, as token ranges."""
+    index = start
+    while toks.word(index) in _OBJECT_WORDS or toks.word(index) == "NOT":
+        index += 1
+    index += 1  # the name
+    while index + 1 < len(toks.words) and toks.tokens[index].token_type == TokenType.DOT:
+        index += 2
+    clauses: list[tuple[int, int]] = []
+    begin = index
+    for position in range(index, len(toks.words)):
+        if toks.depth[position] == 0 and toks.tokens[position].token_type == TokenType.COMMA:
+            if position > begin:
+                clauses.append((begin, position))
+            begin = position + 1
+    if begin < len(toks.words):
+        clauses.append((begin, len(toks.words)))
+    return clauses
+
+
+def _rename(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    name = toks.object_after(1)
+    return [finding(Category.SCHEMA_CHANGE, name, f"RENAME {toks.word(1)} {name} renames it; queries using the old name break")]
 
 
 def _unsupported_dml(toks: _Tokens, ctx: StatementContext, start: int = 0) -> list[Finding]:
@@ -335,6 +371,7 @@ _HANDLERS = {
     "TRUNCATE": _truncate,
     "DROP": _drop,
     "UNDROP": _undrop,
+    "RENAME": _rename,
     "REPLACE": _replace,
     "INSERT": _insert,
     "CREATE": _create,

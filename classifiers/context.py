@@ -24,6 +24,8 @@ INDEXED: tuple[type[exp.Expression], ...] = (
     exp.MultitableInserts,
     exp.Drop,
     exp.DropPartition,
+    exp.ReplacePartition,
+    exp.Undrop,
     exp.TruncateTable,
     exp.Alter,
     exp.Create,
@@ -104,7 +106,7 @@ def dialect_engine(name: str) -> Dialect:
     return Dialect.get_or_raise(name)
 
 
-def table_name(table: exp.Expression | None) -> str | None:
+def table_name(table: object) -> str | None:
     """The dotted name of a table-like node as written (catalog.schema.name), or None.
 
     Example:
@@ -112,7 +114,7 @@ def table_name(table: exp.Expression | None) -> str | None:
         >>> table_name(sqlglot.parse_one("SELECT 1 FROM shop.public.orders").find(exp.Table))
         'shop.public.orders'
     """
-    if table is None:
+    if not isinstance(table, exp.Expression):
         return None
     if isinstance(table, exp.Table):
         parts = [part.name for part in table.parts if part.name]

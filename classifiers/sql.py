@@ -37,6 +37,7 @@ _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze,
 )
 _DEEP = "is nested too deeply to read"
+UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
 
 
 @lru_cache(maxsize=None)
@@ -229,6 +230,9 @@ def _classify_statement(
             findings.extend(rule(expression, ctx))
     except RecursionError:
         findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+        # sqlglot built a tree no rule expected: fail closed and say so.
+        findings.append(Finding(category=Category.OPAQUE, object=None, message=f"{UNEXPECTED_SHAPE}: {type(error).__name__}: {error}"))
     if dialect in _EXECUTABLE_COMMENTS:
         findings.extend(_executable_comments(tokens, nested))
     if not findings and not isinstance(expression, _NEUTRAL_ROOTS):

@@ -10,7 +10,9 @@ from supervisor.models import Category, Finding
 
 from .common import finding
 
-_WRITES = (exp.Insert, exp.Merge, exp.Update, exp.Delete, exp.Create)
+# Writes that produce rows from a source. DELETE and UPDATE change rows in place: their
+# reach is judged by scope, not as a backfill.
+_WRITES = (exp.Insert, exp.Merge, exp.Create)
 
 
 def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -70,10 +72,6 @@ def _filters(node: exp.Expression) -> list[exp.Expression]:
         for when in whens.expressions if whens else []:
             if when.args.get("condition") is not None:
                 conditions.append(when.args["condition"])
-    elif isinstance(node, (exp.Update, exp.Delete)):
-        where = node.args.get("where")
-        if where is not None:
-            conditions.append(where.this)
     elif isinstance(node, exp.Create) and isinstance(node.expression, exp.Query):
         conditions.extend(_wheres(node.expression))
     return conditions

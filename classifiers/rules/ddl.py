@@ -31,6 +31,9 @@ def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
         if node.args.get("replace") and kind_of(node) != "TABLE":
             name = table_name(node.this)
             found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind_of(node)} {name} replaces its definition"))
+    for node in ctx.of(exp.Undrop):
+        name = table_name(node.this)
+        found.append(finding(Category.SCHEMA_CHANGE, name, f"UNDROP {kind_of(node)} {name} restores a dropped object"))
     for node in ctx.of(exp.Comment):
         name = table_name(node.this)
         found.append(finding(Category.SCHEMA_CHANGE, name, f"COMMENT ON {kind_of(node)} {name} changes its description"))

@@ -17,8 +17,8 @@ _NON_DATA_DROPS = frozenset(
 
 
 def is_data_drop_action(node: exp.Expression) -> bool:
-    """Whether an ALTER action removes stored data (a column or a partition)."""
-    if isinstance(node, exp.DropPartition):
+    """Whether an ALTER action removes or replaces stored data (a column or a partition)."""
+    if isinstance(node, (exp.DropPartition, exp.ReplacePartition)):
         return True
     return isinstance(node, exp.Drop) and kind_of(node) not in _NON_DATA_DROPS
 
@@ -47,6 +47,9 @@ def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         for table in node.args.get("tables") or [node.this]:
             name = table_name(table)
             found.append(finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone"))
+    for node in ctx.of(exp.ReplacePartition):
+        owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
+        found.append(finding(Category.OVERWRITE, owner, f"ALTER TABLE {owner} REPLACE PARTITION replaces the partition's rows"))
     for node in ctx.of(exp.DropPartition):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
         found.append(finding(Category.DROP, owner, f"ALTER TABLE {owner} DROP PARTITION {shown(node, ctx.dialect).removeprefix('DROP ')} deletes the partition's rows"))
@@ -93,6 +96,9 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
         elif node.args.get("where") is not None:
             condition = shown(node.args["where"], ctx.dialect)
             found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE WHERE {condition} replaces the matching rows of {name}"))
+        elif node.args.get("using"):
+            keys = ", ".join(key.name for key in node.args["using"])
+            found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE USING ({keys}) replaces the rows of {name} sharing those keys"))
     for node in ctx.of(exp.MultitableInserts):
         if len(ctx.tokens) > 1 and ctx.tokens[1].text.upper() == "OVERWRITE":
             for insert in node.expressions:

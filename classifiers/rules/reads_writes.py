@@ -9,7 +9,7 @@ from supervisor.models import Category, Finding
 
 from .common import finding, kind_of
 
-READ_ROOTS = (exp.Query, exp.Values, exp.Describe, exp.Show, exp.Pragma)
+READ_ROOTS = (exp.Query, exp.Values, exp.Describe, exp.Show, exp.Pragma, exp.Export)
 
 
 def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -28,11 +28,14 @@ def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Findin
     seen: list[str] = []
     for table in ctx.of(exp.Table):
         name = table_name(table)
-        if name and name.lower() not in ctes and name not in seen and isinstance(table.parent, (exp.From, exp.Join)):
+        read_here = isinstance(table.parent, (exp.From, exp.Join)) or isinstance(expression, exp.Describe)
+        if name and name.lower() not in ctes and name not in seen and read_here:
             seen.append(name)
     if not seen:
         verb = "explains" if isinstance(expression, exp.Describe) else "reads"
         return [finding(Category.READ, None, f"{type(expression).__name__.upper()} {verb} no stored table")]
+    if isinstance(expression, exp.Export):
+        return [finding(Category.READ, name, f"EXPORT DATA reads {name} and writes files outside the database") for name in seen]
     return [finding(Category.READ, name, f"reads {name}") for name in seen]
 
 
@@ -50,7 +53,7 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
     """
     found: list[Finding] = []
     for node in ctx.of(exp.Insert):
-        if node.args.get("overwrite") or node.args.get("where") is not None:
+        if node.args.get("overwrite") or node.args.get("where") is not None or node.args.get("using"):
             continue  # overwrite_table reports these
         name = table_name(node.this)
         verb = "upserts rows into" if node.args.get("alternative") else "inserts rows into"

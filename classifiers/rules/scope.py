@@ -26,6 +26,8 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
     """
     found: list[Finding] = []
     for node in ctx.of(exp.Delete):
+        if isinstance(node.parent, exp.When):
+            continue  # MERGE ... THEN DELETE acts on the rows the ON condition matched
         target = node.this
         if target is None and isinstance(node.parent, exp.Alter):
             target = node.parent.this  # ClickHouse: ALTER TABLE t DELETE WHERE ...
@@ -48,6 +50,8 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
     """
     found: list[Finding] = []
     for node in ctx.of(exp.Update):
+        if isinstance(node.parent, exp.When):
+            continue  # MERGE ... THEN UPDATE acts on the rows the ON condition matched
         target = node.this
         if target is None and isinstance(node.parent, exp.Alter):
             target = node.parent.this
@@ -70,7 +74,7 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, ctx: Sta
     names = target_names(target)
     for extra in node.args.get("tables") or []:
         names |= target_names(extra)
-    join_conditions, others = _joins(node, target)
+    join_conditions, others = _joins(node, target, names)
     where = _where(node)
     if where is None:
         if any(_refers_to(on, names, others) for on in join_conditions):
@@ -89,8 +93,14 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, ctx: Sta
     return f"has a WHERE ({shown(where, ctx.dialect)}) that does not refer to any of its target's columns"
 
 
-def _joins(node: exp.Expression, target: exp.Expression | None) -> tuple[list[exp.Expression], list[str]]:
-    """Join conditions of a DELETE/UPDATE, and the names of the other tables it reads."""
+def _joins(
+    node: exp.Expression, target: exp.Expression | None, names: set[str]
+) -> tuple[list[exp.Expression], list[str]]:
+    """Join conditions of a DELETE/UPDATE, and the names of the other tables it reads.
+
+    A source that is the target again under an alias (T-SQL ``UPDATE t ... FROM t AS x``) adds
+    that alias to ``names``.
+    """
     conditions: list[exp.Expression] = []
     others: list[str] = []
     sources: list[exp.Expression] = []
@@ -102,16 +112,17 @@ def _joins(node: exp.Expression, target: exp.Expression | None) -> tuple[list[ex
     from_ = node.args.get("from_")
     if isinstance(from_, exp.From):
         sources.append(from_.this)
-    own = target_names(target)
+    own = {table_name(target).lower()} if table_name(target) else set()
     for source in sources:
-        if source is not target:
-            name = table_name(source) or source.alias_or_name
-            if name and (name.lower() not in own and source.alias_or_name.lower() not in own):
+        for table in [source] + [join.this for join in source.args.get("joins") or []]:
+            if table is target:
+                continue
+            name = table_name(table) or table.alias_or_name
+            if name and name.lower() in own:
+                names |= target_names(table)
+            elif name:
                 others.append(name)
         for join in source.args.get("joins") or []:
-            name = table_name(join.this) or join.this.alias_or_name
-            if name and name.lower() not in own:
-                others.append(name)
             if join.args.get("on") is not None:
                 conditions.append(join.args["on"])
             elif join.args.get("using"):
