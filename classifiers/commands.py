@@ -111,8 +111,12 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
     Returns:
         The findings; ``opaque`` when the effect cannot be known for certain.
     """
+    head = ctx.tokens[0].text.upper() if ctx.tokens else ""
+    if head in _NEUTRAL and head not in _HANDLERS:
+        return []
+    if head in _READS and len(ctx.tokens) <= 2:
+        return [finding(Category.READ, None, f"{head} reads metadata or data")]
     toks = _read_tokens(ctx)
-    head = toks.word(0)
     second = toks.word(1)
     handler = _HANDLERS.get(head)
     if handler is not None:

@@ -24,8 +24,6 @@ INDEXED: tuple[type[exp.Expression], ...] = (
     exp.MultitableInserts,
     exp.Drop,
     exp.DropPartition,
-    exp.ReplacePartition,
-    exp.Undrop,
     exp.TruncateTable,
     exp.Alter,
     exp.Create,
@@ -36,6 +34,9 @@ INDEXED: tuple[type[exp.Expression], ...] = (
     exp.Into,
     exp.Copy,
     exp.Comment,
+    exp.CTE,
+    exp.Undrop,
+    exp.ReplacePartition,
 )
 _INDEXED = frozenset(INDEXED)
 
@@ -75,13 +76,20 @@ class StatementContext:
         """The statement's nodes of one indexed type (empty when there are none)."""
         return self.nodes.get(kind, [])
 
-    def index(self, root: exp.Expression) -> None:
+    def index(self, root: exp.Expression, *, shallow: bool = False) -> None:
         """Walk the tree once and remember the nodes the rules look for.
+
+        ``shallow`` indexes only the root and its direct children: enough when the statement's
+        only write keyword is its first token, so nothing else in it can write.
 
         EXPLAIN without ANALYZE (``exp.Describe``) only plans its statement, so the walk
         does not descend into it: a ``DELETE`` behind ``EXPLAIN`` deletes nothing.
         """
         nodes = self.nodes
+        if shallow:
+            for node in (root, *root.iter_expressions()):
+                nodes.setdefault(type(node), []).append(node)
+            return
         stack: list[exp.Expression] = [root]
         pop, push = stack.pop, stack.extend
         while stack:

@@ -9,6 +9,7 @@ is walked once and the rules in ``classifiers.rules.RULES`` read that walk.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
 from datetime import datetime
 from functools import lru_cache
 
@@ -18,7 +19,8 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from classifiers.context import StatementContext, dialect_engine
-from classifiers.rules import RULES
+from classifiers.rules import RULES, TRIGGERS
+from classifiers.rules.reads_writes import read_tables
 from supervisor.errors import ClassificationError
 from supervisor.models import (
     Category,
@@ -32,18 +34,34 @@ from supervisor.models import (
 MAX_NESTING = 4
 # Dialects whose executable comments (/*! ... */) the server runs as SQL.
 _EXECUTABLE_COMMENTS = frozenset({"mysql", "singlestore", "doris", "starrocks"})
+# Keywords that only qualify the write keyword before them (INSERT INTO, CREATE OR REPLACE).
+_MODIFIERS = frozenset({TokenType.INTO, TokenType.REPLACE, TokenType.OVERWRITE})
+_MODIFIED = frozenset({TokenType.INSERT, TokenType.MERGE, TokenType.REPLACE, TokenType.OVERWRITE, TokenType.OR})
+# How much of a statement's tree the rules need: none (a plain query), the top (its one write
+# keyword is its first token), or all of it.
+_PLAIN, _SIMPLE, _NESTED = 0, 1, 2
 # Root nodes that change nothing a reviewer gates when no rule found anything in them.
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze,
 )
 _DEEP = "is nested too deeply to read"
+# Token types that can begin or mark a write, DDL or dynamic SQL anywhere in a statement.
+_WRITE_TOKENS = frozenset(
+    {TokenType.ALTER, TokenType.BULK_COLLECT_INTO, TokenType.COMMAND, TokenType.COMMENT, TokenType.COPY,
+     TokenType.CREATE, TokenType.DELETE, TokenType.DROP, TokenType.EXECUTE, TokenType.GRANT, TokenType.INSERT,
+     TokenType.INTO, TokenType.MERGE, TokenType.OVERWRITE, TokenType.RENAME, TokenType.REPLACE, TokenType.REVOKE,
+     TokenType.TRUNCATE, TokenType.UNDROP, TokenType.UPDATE, TokenType.EXPORT, TokenType.DESCRIBE}
+)
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
+
+
+GENERIC = "generic"
 
 
 @lru_cache(maxsize=None)
 def dialect_names() -> tuple[str, ...]:
-    """The sqlglot dialect names ``classify_sql`` accepts, sorted."""
-    return tuple(sorted(name for name in Dialect.classes if name))
+    """The sqlglot dialect names ``classify_sql`` accepts, sorted; ``generic`` is sqlglot's own."""
+    return tuple(sorted([GENERIC, *(name for name in Dialect.classes if name)]))
 
 
 def check_dialect(dialect: str) -> str:
@@ -61,6 +79,10 @@ def check_dialect(dialect: str) -> str:
             f"unknown SQL dialect {dialect!r}; use one of: {', '.join(dialect_names())}"
         )
     return name
+
+
+def _engine_name(name: str) -> str:
+    return "" if name == GENERIC else name
 
 
 def classify_sql(
@@ -145,43 +167,83 @@ def _with_normalized(
 def _classify_text(
     sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int
 ) -> list[StatementClassification]:
-    engine = dialect_engine(dialect)
+    engine = dialect_engine(_engine_name(dialect))
     try:
         tokens = engine.tokenize(sql)
     except TokenError as error:
         return [_failed(0, sql, f"the text cannot be tokenized: {error}", None, None)]
     except RecursionError:
         return [_failed(0, sql, f"the text {_DEEP}", None, None)]
-    chunks = _split(tokens)
-    if not chunks:
-        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
-    parser = engine.parser()
+    parsed = _parse_all(engine, tokens, sql)
+    # Offsets of tokens that can start or mark a write: a statement without any is a plain
+    # read, and one whose only write keyword leads it has no write hidden inside.
+    writes = [
+        token.start
+        for i, token in enumerate(tokens)
+        if token.token_type in _WRITE_TOKENS
+        and not (token.token_type in _MODIFIERS and i and tokens[i - 1].token_type in _MODIFIED)
+    ]
     results: list[StatementClassification] = []
-    for index, chunk in enumerate(chunks):
+    for chunk, outcome in parsed:
         start, end = chunk[0].start, chunk[-1].end + 1
         text = sql[start:end]
+        index = len(results)
+        if isinstance(outcome, StatementClassification):
+            results.append(outcome.model_copy(update={"index": index, "sql": text}))
+            continue
+        at = bisect_left(writes, start)
+        inside = bisect_left(writes, end, at) - at
+        shape = _PLAIN if inside == 0 else _SIMPLE if inside == 1 and writes[at] == start else _NESTED
+        results.append(
+            _classify_statement(index, text, outcome, chunk, sql, end, dialect, max_hours, now, depth, shape)
+        )
+    if not results:
+        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
+    return results
+
+
+Parsed = list[tuple[list[Token], "exp.Expression | StatementClassification"]]
+
+
+def _parse_all(engine: Dialect, tokens: list[Token], sql: str) -> Parsed:
+    """Parse every statement; pairs of (tokens, tree), or (tokens, parse_error result).
+
+    The whole script is parsed in one call first (sqlglot splits it on ``;`` tokens as this
+    module would); only when that fails is each statement parsed on its own, so that one bad
+    statement is reported without hiding what the others do.
+    """
+    parser = engine.parser()
+    try:
+        trees = parser.parse(tokens, sql)
+        chunks: list[list[Token]] = getattr(parser, "_chunks", None) or []
+        if len(chunks) == len(trees):
+            return [(chunk, tree) for chunk, tree in zip(chunks, trees) if tree is not None and chunk and _has_statement(chunk)]
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError, IndexError):
+        pass
+    parsed: Parsed = []
+    for chunk in _split(tokens):
         try:
-            parsed = parser.parse(chunk, sql)
+            tree = next((e for e in parser.parse(chunk, sql) if e is not None), None)
         except ParseError as error:
             first = error.errors[0] if error.errors else {}
             message = str(first.get("description") or error).splitlines()[0]
             line, col = first.get("line"), first.get("col")
             where = f" at line {line}, column {col}" if line is not None else ""
-            results.append(_failed(index, text, f"the statement does not parse: {message}{where}", line, col))
+            parsed.append((chunk, _failed(0, "", f"the statement does not parse: {message}{where}", line, col)))
             continue
         except RecursionError:
-            results.append(_failed(index, text, f"the statement {_DEEP}", None, None))
+            parsed.append((chunk, _failed(0, "", f"the statement {_DEEP}", None, None)))
             continue
         except (SqlglotError, ValueError, KeyError, AttributeError, TypeError, IndexError) as error:
-            results.append(_failed(index, text, f"the statement could not be read: {error}", None, None))
+            parsed.append((chunk, _failed(0, "", f"the statement could not be read: {error}", None, None)))
             continue
-        expression = next((e for e in parsed if e is not None), None)
-        if expression is None:
-            continue
-        results.append(_classify_statement(index, text, expression, chunk, sql, end, dialect, max_hours, now, depth))
-    if not results:
-        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
-    return results
+        if tree is not None:
+            parsed.append((chunk, tree))
+    return parsed
+
+
+def _has_statement(chunk: list[Token]) -> bool:
+    return not (len(chunk) == 1 and chunk[0].token_type == TokenType.SEMICOLON)
 
 
 def _split(tokens: list[Token]) -> list[list[Token]]:
@@ -210,6 +272,7 @@ def _classify_statement(
     max_hours: float,
     now: datetime | None,
     depth: int,
+    shape: int,
 ) -> StatementClassification:
     def nested(inner: str) -> list[Finding]:
         if depth >= MAX_NESTING:
@@ -217,32 +280,41 @@ def _classify_statement(
         found = _classify_text(inner, dialect, max_hours, now, depth + 1)
         return [f for statement in found for f in statement.findings]
 
-    ctx = StatementContext(
-        dialect=dialect, sql=text, source=source, end=end, tokens=tokens,
-        backfill_max_hours=max_hours, now=now, classify_nested=nested,
-    )
-    findings: list[Finding] = []
-    if _is_start_transaction(tokens):
+    findings: list[Finding]
+    if shape == _PLAIN and isinstance(expression, exp.Query):
+        # No token that could start a write or DDL anywhere in it (string literals and
+        # comments are not such tokens): a plain query, read without walking the tree.
+        findings = read_tables(expression)
+    elif _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
-    try:
-        ctx.index(expression)
-        for rule in RULES:
-            findings.extend(rule(expression, ctx))
-    except RecursionError:
-        findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
-    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
-        # sqlglot built a tree no rule expected: fail closed and say so.
-        findings.append(Finding(category=Category.OPAQUE, object=None, message=f"{UNEXPECTED_SHAPE}: {type(error).__name__}: {error}"))
+    else:
+        findings = []
+        ctx = StatementContext(
+            dialect=_engine_name(dialect), sql=text, source=source, end=end, tokens=tokens,
+            backfill_max_hours=max_hours, now=now, classify_nested=nested,
+        )
+        try:
+            ctx.index(expression, shallow=shape == _SIMPLE)
+            present = ctx.nodes.keys()
+            for rule in RULES:
+                triggers = TRIGGERS.get(rule)
+                if triggers is None or not present.isdisjoint(triggers):
+                    findings.extend(rule(expression, ctx))
+        except RecursionError:
+            findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+            # sqlglot built a tree no rule expected: fail closed and say so.
+            findings.append(Finding(category=Category.OPAQUE, object=None, message=f"{UNEXPECTED_SHAPE}: {type(error).__name__}: {error}"))
+        if not findings and not isinstance(expression, _NEUTRAL_ROOTS):
+            findings.append(
+                Finding(
+                    category=Category.OPAQUE,
+                    object=None,
+                    message=f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge",
+                )
+            )
     if dialect in _EXECUTABLE_COMMENTS:
         findings.extend(_executable_comments(tokens, nested))
-    if not findings and not isinstance(expression, _NEUTRAL_ROOTS):
-        findings.append(
-            Finding(
-                category=Category.OPAQUE,
-                object=None,
-                message=f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge",
-            )
-        )
     categories = sort_categories({f.category for f in findings})
     return StatementClassification(index=index, sql=text, categories=categories, findings=tuple(findings))
 

@@ -38,8 +38,24 @@ RULES: tuple[Rule, ...] = (
     read_query,
 )
 
+# The node types that make a rule worth running; a rule not listed runs on every statement.
+TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
+    drop_object: frozenset({exp.Drop, exp.DropPartition, exp.ReplacePartition}),
+    truncate_table: frozenset({exp.TruncateTable}),
+    delete_without_where: frozenset({exp.Delete}),
+    update_without_where: frozenset({exp.Update}),
+    overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge}),
+    access_change: frozenset({exp.Grant, exp.Revoke}),
+    schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
+    costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),
+    dynamic_sql: frozenset({exp.Execute}),
+    unsupported_command: frozenset({exp.Command}),
+    scoped_write: frozenset({exp.Insert, exp.MultitableInserts, exp.Merge, exp.Into, exp.Copy, exp.Create}),
+}
+
 __all__ = [
     "RULES",
+    "TRIGGERS",
     "Rule",
     "access_change",
     "costly_backfill",

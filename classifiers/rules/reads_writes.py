@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlglot import exp
 
 from classifiers.context import StatementContext, table_name
@@ -24,19 +26,56 @@ def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Findin
         return []
     if isinstance(expression, exp.Pragma) and isinstance(expression.this, exp.EQ):
         return []
-    ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)} if ctx.of(exp.Table) else set()
-    seen: list[str] = []
+    ctes = {cte.alias_or_name.lower() for cte in ctx.of(exp.CTE)}
+    names: list[str] = []
     for table in ctx.of(exp.Table):
-        name = table_name(table)
         read_here = isinstance(table.parent, (exp.From, exp.Join)) or isinstance(expression, exp.Describe)
-        if name and name.lower() not in ctes and name not in seen and read_here:
-            seen.append(name)
-    if not seen:
+        name = table_name(table) if read_here else None
+        if name and name.lower() not in ctes and name not in names:
+            names.append(name)
+    return _read_findings(expression, names)
+
+
+def read_tables(expression: exp.Expression) -> list[Finding]:
+    """``read`` findings for a plain query from the tables of its top-level FROM and JOINs.
+
+    Used where the statement is known to be a pure read without walking its whole tree.
+    """
+    names: list[str] = []
+    pending = [expression]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, exp.SetOperation):
+            pending.extend((node.this, node.expression))
+            continue
+        if isinstance(node, exp.Subquery):
+            pending.append(node.this)
+            continue
+        from_ = node.args.get("from_")
+        sources = [from_.this] if isinstance(from_, exp.From) else []
+        sources.extend(join.this for join in node.args.get("joins") or [])
+        ctes = {cte.alias_or_name.lower() for cte in node.ctes} if isinstance(node, exp.Query) else set()
+        for source in sources:
+            if isinstance(source, exp.Table):
+                name = table_name(source)
+                if name and name.lower() not in ctes and name not in names:
+                    names.append(name)
+    return _read_findings(expression, names)
+
+
+def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding]:
+    if not names:
         verb = "explains" if isinstance(expression, exp.Describe) else "reads"
         return [finding(Category.READ, None, f"{type(expression).__name__.upper()} {verb} no stored table")]
     if isinstance(expression, exp.Export):
-        return [finding(Category.READ, name, f"EXPORT DATA reads {name} and writes files outside the database") for name in seen]
-    return [finding(Category.READ, name, f"reads {name}") for name in seen]
+        return [finding(Category.READ, name, f"EXPORT DATA reads {name} and writes files outside the database") for name in names]
+    return [_read(name) for name in names]
+
+
+@lru_cache(maxsize=4096)
+def _read(name: str) -> Finding:
+    # Findings are immutable, so a script that reads one table many times shares one.
+    return finding(Category.READ, name, f"reads {name}")
 
 
 def _selects_into(expression: exp.Expression) -> bool:

@@ -36,7 +36,7 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         if problem:
             found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
         else:
-            found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} matching {shown(_where(node), ctx.dialect)}"))
+            found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} its WHERE selects"))
     return found
 
 
@@ -60,7 +60,7 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         if problem:
             found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
         else:
-            found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} matching {shown(_where(node), ctx.dialect)}"))
+            found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} its WHERE selects"))
     return found
 
 
@@ -173,24 +173,36 @@ def always_true(condition: exp.Expression) -> bool:
         >>> always_true(sqlglot.parse_one("x = 5 OR 2 > 1"))
         True
     """
-    return _truth(_fold(condition)) is True
+    return _truth(condition) is True
 
 
 def never_true(condition: exp.Expression) -> bool:
     """Whether a predicate holds for no row once constants are folded (``1 = 2``)."""
-    return _truth(_fold(condition)) is False
+    return _truth(condition) is False
+
+
+_COMPARE = {
+    exp.EQ: lambda a, b: a == b,
+    exp.NEQ: lambda a, b: a != b,
+    exp.GT: lambda a, b: a > b,
+    exp.GTE: lambda a, b: a >= b,
+    exp.LT: lambda a, b: a < b,
+    exp.LTE: lambda a, b: a <= b,
+}
 
 
 def _truth(node: exp.Expression) -> bool | None:
+    """True or False when the predicate's value does not depend on the row, else None.
+
+    Plain boolean logic and literal comparisons are decided here; a column-free part that is
+    still undecided (``1 + 1 = 2``) is handed to sqlglot's simplifier.
+    """
     if isinstance(node, exp.Paren):
         return _truth(node.this)
     if isinstance(node, exp.Boolean):
         return bool(node.this)
-    if isinstance(node, exp.Literal) and not node.is_string:
-        try:
-            return float(node.this) != 0
-        except ValueError:
-            return None
+    if isinstance(node, exp.Literal):
+        return None if node.is_string else _number(node) not in (None, 0.0) if _number(node) is not None else None
     if isinstance(node, exp.Not):
         inner = _truth(node.this)
         return None if inner is None else not inner
@@ -204,14 +216,40 @@ def _truth(node: exp.Expression) -> bool | None:
         if left is False or right is False:
             return False
         return True if left is True and right is True else None
-    if isinstance(node, (exp.EQ, exp.GTE, exp.LTE, exp.NullSafeEQ)):
-        if not isinstance(node.this, exp.Literal) and node.this == node.expression:
+    compare = _COMPARE.get(type(node))
+    if compare is not None:
+        a, b = _constant(node.this), _constant(node.expression)
+        if a is not None and b is not None and type(a) is type(b):
+            return bool(compare(a, b))
+        if type(node) in (exp.EQ, exp.GTE, exp.LTE) and isinstance(node.this, exp.Column) and node.this == node.expression:
             return True  # x = x: every row where x is not null
-    if isinstance(node, exp.In) and isinstance(node.this, exp.Literal) and not node.args.get("query"):
-        values = node.expressions
-        if values and all(isinstance(v, exp.Literal) for v in values):
-            return any(v.this == node.this.this for v in values)
-    if isinstance(node, exp.Like) and isinstance(node.expression, exp.Literal) and node.expression.this == "%":
-        if isinstance(node.this, exp.Literal):
-            return True
+    if isinstance(node, exp.In) and not node.args.get("query"):
+        value = _constant(node.this)
+        values = [_constant(v) for v in node.expressions]
+        if value is not None and values and all(v is not None for v in values):
+            return value in values
+    if isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
+        return False
+    if not isinstance(node, exp.Column) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
+        folded = _fold(node)
+        if isinstance(folded, exp.Boolean):
+            return bool(folded.this)
+    return None
+
+
+def _number(node: exp.Literal) -> float | None:
+    try:
+        return float(node.this)
+    except ValueError:
+        return None
+
+
+def _constant(node: exp.Expression | None) -> float | str | None:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        value = _number(node.this)
+        return -value if value is not None else None
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _number(node)
     return None
