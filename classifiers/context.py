@@ -122,6 +122,10 @@ def table_name(table: object) -> str | None:
         >>> table_name(sqlglot.parse_one("SELECT 1 FROM shop.public.orders").find(exp.Table))
         'shop.public.orders'
     """
+    if type(table) is exp.Table:
+        args = table.args
+        if args.get("db") is None and args.get("catalog") is None:
+            return table.name or None
     if not isinstance(table, exp.Expression):
         return None
     if isinstance(table, exp.Table):

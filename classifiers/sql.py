@@ -19,7 +19,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from classifiers.context import StatementContext, dialect_engine
-from classifiers.rules import RULES, TRIGGERS
+from classifiers.rules import RULES, TRIGGERS, Rule
 from classifiers.rules.reads_writes import read_tables
 from supervisor.errors import ClassificationError
 from supervisor.models import (
@@ -285,7 +285,7 @@ def _classify_statement(
         # No token that could start a write or DDL anywhere in it (string literals and
         # comments are not such tokens): a plain query, read without walking the tree.
         findings = read_tables(expression)
-    elif _is_start_transaction(tokens):
+    elif isinstance(expression, (exp.Alias, exp.Column)) and _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
     else:
         findings = []
@@ -295,11 +295,8 @@ def _classify_statement(
         )
         try:
             ctx.index(expression, shallow=shape == _SIMPLE)
-            present = ctx.nodes.keys()
-            for rule in RULES:
-                triggers = TRIGGERS.get(rule)
-                if triggers is None or not present.isdisjoint(triggers):
-                    findings.extend(rule(expression, ctx))
+            for rule in _rules_for(frozenset(ctx.nodes)):
+                findings.extend(rule(expression, ctx))
         except RecursionError:
             findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
         except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
@@ -315,8 +312,14 @@ def _classify_statement(
             )
     if dialect in _EXECUTABLE_COMMENTS:
         findings.extend(_executable_comments(tokens, nested))
-    categories = sort_categories({f.category for f in findings})
+    categories = (findings[0].category,) if len(findings) == 1 else sort_categories({f.category for f in findings})
     return StatementClassification(index=index, sql=text, categories=categories, findings=tuple(findings))
+
+
+@lru_cache(maxsize=1024)
+def _rules_for(present: frozenset[type[exp.Expression]]) -> tuple[Rule, ...]:
+    """The rules worth running on a statement with these node types, in ``RULES`` order."""
+    return tuple(rule for rule in RULES if TRIGGERS.get(rule) is None or not present.isdisjoint(TRIGGERS[rule]))
 
 
 def _is_start_transaction(tokens: list[Token]) -> bool:

@@ -51,25 +51,34 @@ def read_tables(expression: exp.Expression) -> list[Finding]:
         if isinstance(node, exp.Subquery):
             pending.append(node.this)
             continue
-        from_ = node.args.get("from_")
-        sources = [from_.this] if isinstance(from_, exp.From) else []
-        sources.extend(join.this for join in node.args.get("joins") or [])
-        ctes = {cte.alias_or_name.lower() for cte in node.ctes} if isinstance(node, exp.Query) else set()
+        args = node.args
+        from_ = args.get("from_")
+        sources = [from_.this] if from_ is not None else []
+        joins = args.get("joins")
+        if joins:
+            sources.extend(join.this for join in joins)
+        with_ = args.get("with_")
+        ctes = {cte.alias_or_name.lower() for cte in with_.expressions} if with_ is not None else ()
         for source in sources:
-            if isinstance(source, exp.Table):
+            if type(source) is exp.Table:
                 name = table_name(source)
-                if name and name.lower() not in ctes and name not in names:
+                if name and name not in names and (not ctes or name.lower() not in ctes):
                     names.append(name)
     return _read_findings(expression, names)
 
 
 def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding]:
     if not names:
-        verb = "explains" if isinstance(expression, exp.Describe) else "reads"
-        return [finding(Category.READ, None, f"{type(expression).__name__.upper()} {verb} no stored table")]
+        return [_reads_nothing(type(expression).__name__.upper())]
     if isinstance(expression, exp.Export):
         return [finding(Category.READ, name, f"EXPORT DATA reads {name} and writes files outside the database") for name in names]
     return [_read(name) for name in names]
+
+
+@lru_cache(maxsize=64)
+def _reads_nothing(kind: str) -> Finding:
+    verb = "explains" if kind == "DESCRIBE" else "reads"
+    return finding(Category.READ, None, f"{kind} {verb} no stored table")
 
 
 @lru_cache(maxsize=4096)
