@@ -1,0 +1,55 @@
+"""The shape users were promised: import direction and the public surface of each package."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import classifiers
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN_IN_CORE = {"dagster", "dagster_duckdb", "fastapi", "starlette", "httpx", "requests", "pandas", "integrations", "dagster_project"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_packages_never_import_adapters() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & FORBIDDEN_IN_CORE)
+        for package in ("supervisor", "classifiers")
+        for path in (ROOT / package).rglob("*.py")
+        if _imports(path) & FORBIDDEN_IN_CORE
+    }
+    assert offenders == {}
+
+
+def test_classifiers_never_import_the_ledger_or_policy() -> None:
+    for path in (ROOT / "classifiers").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in modules if m.startswith("supervisor.") and m not in ("supervisor.models", "supervisor.errors")}, path
+
+
+def test_classifiers_public_surface() -> None:
+    assert sorted(classifiers.__all__) == ["check_dialect", "classify_sql", "dialect_names"]
+    public = {name for name in vars(classifiers) if not name.startswith("_")} - {"annotations"}
+    modules = {name for name in public if type(getattr(classifiers, name)).__name__ == "module"}
+    assert public - modules == set(classifiers.__all__)
+
+
+def test_every_module_starts_with_future_annotations() -> None:
+    missing = [
+        str(path.relative_to(ROOT))
+        for package in ("supervisor", "classifiers", "integrations", "dagster_project", "benchmarks")
+        for path in (ROOT / package).rglob("*.py")
+        if path.stat().st_size and "from __future__ import annotations" not in path.read_text()
+    ]
+    assert missing == []
