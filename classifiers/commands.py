@@ -17,7 +17,7 @@ from sqlglot.tokens import Token, Tokenizer, TokenType
 from classifiers.context import StatementContext, dialect_engine
 from supervisor.models import Category, Finding
 
-from .rules.common import finding
+from .rules.common import finding, strip_block
 
 _STRINGS = frozenset(
     {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING,
@@ -41,7 +41,8 @@ _OBJECT_WORDS = frozenset(
     {"TABLE", "VIEW", "SCHEMA", "DATABASE", "INDEX", "MATERIALIZED", "FUNCTION", "PROCEDURE", "ROLE", "USER",
      "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
      "DYNAMIC", "ICEBERG", "TRANSIENT", "SECURE", "ONLY", "GLOBAL", "LOCAL", "SNAPSHOT", "STREAMING", "LIVE",
-     "DICTIONARY", "MACRO", "POLICY", "OWNED", "BY", "SHARE", "STREAM", "TASK", "PIPE", "NAMESPACE"}
+     "DICTIONARY", "MACRO", "POLICY", "OWNED", "BY", "SHARE", "STREAM", "TASK", "PIPE", "NAMESPACE",
+     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER"}
 )
 
 
@@ -299,7 +300,7 @@ def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     literals = toks.strings()
     immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words
     if immediate and literals:
-        inner = ctx.classify_nested(_unquote(literals[0]))
+        inner = ctx.classify_nested(strip_block(_unquote(literals[0])))
         return inner or _opaque("EXECUTE", ctx)
     target = toks.object_after(1)
     return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
@@ -317,27 +318,12 @@ def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
         bodies = [toks.rest(begin)]
     found: list[Finding] = []
     for body in bodies:
-        for item in ctx.classify_nested(_strip_block(body)):
+        for item in ctx.classify_nested(strip_block(body)):
             if item.category is Category.PARSE_ERROR:
                 item = finding(Category.OPAQUE, item.object, f"{what} contains procedural code that could not be read")
             if item.category.is_risky:
                 found.append(finding(item.category, item.object, f"{what}: {item.message}", item.span_hours))
     return found
-
-
-def _strip_block(body: str) -> str:
-    """Drop the BEGIN/END shell (and a DECLARE section) of a procedural block."""
-    text = body.strip()
-    upper = text.upper()
-    if upper.startswith("DECLARE"):
-        begin = upper.find("BEGIN")
-        text, upper = (text[begin:], upper[begin:]) if begin >= 0 else (text, upper)
-    if upper.startswith("BEGIN"):
-        text = text[5:]
-        stripped = text.rstrip().rstrip(";").rstrip()
-        if stripped.upper().endswith("END"):
-            text = stripped[:-3]
-    return text
 
 
 def _unquote(text: str) -> str:

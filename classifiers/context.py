@@ -31,6 +31,7 @@ INDEXED: tuple[type[exp.Expression], ...] = (
     exp.Revoke,
     exp.Command,
     exp.Execute,
+    exp.ExecuteSql,
     exp.Into,
     exp.Copy,
     exp.Comment,
@@ -131,7 +132,7 @@ def table_name(table: object) -> str | None:
     if isinstance(table, exp.Table):
         parts = [part.name for part in table.parts if part.name]
         return ".".join(parts) or None
-    if isinstance(table, exp.Schema):
+    if isinstance(table, (exp.Schema, exp.UserDefinedFunction, exp.StoredProcedure, exp.Index)):
         return table_name(table.this)
     if isinstance(table, (exp.Column, exp.Dot)):
         return ".".join(part.name for part in table.parts if part.name) or None

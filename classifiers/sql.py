@@ -42,7 +42,7 @@ _MODIFIED = frozenset({TokenType.INSERT, TokenType.MERGE, TokenType.REPLACE, Tok
 _PLAIN, _SIMPLE, _NESTED = 0, 1, 2
 # Root nodes that change nothing a reviewer gates when no rule found anything in them.
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
-    exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze,
+    exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
 )
 _DEEP = "is nested too deeply to read"
 # Token types that can begin or mark a write, DDL or dynamic SQL anywhere in a statement.

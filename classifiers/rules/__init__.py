@@ -15,7 +15,7 @@ from classifiers.context import StatementContext
 from supervisor.models import Finding
 
 from .backfill import costly_backfill
-from .ddl import access_change, schema_change
+from .ddl import access_change, routine_body, schema_change
 from .destructive import drop_object, overwrite_table, truncate_table
 from .opaque import dynamic_sql, unsupported_command
 from .reads_writes import read_query, scoped_write
@@ -35,6 +35,7 @@ RULES: tuple[Rule, ...] = (
     dynamic_sql,
     unsupported_command,
     scoped_write,
+    routine_body,
     read_query,
 )
 
@@ -48,9 +49,10 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     access_change: frozenset({exp.Grant, exp.Revoke}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
     costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),
-    dynamic_sql: frozenset({exp.Execute}),
+    dynamic_sql: frozenset({exp.Execute, exp.ExecuteSql}),
     unsupported_command: frozenset({exp.Command}),
     scoped_write: frozenset({exp.Insert, exp.MultitableInserts, exp.Merge, exp.Into, exp.Copy, exp.Create}),
+    routine_body: frozenset({exp.Create}),
 }
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "dynamic_sql",
     "overwrite_table",
     "read_query",
+    "routine_body",
     "schema_change",
     "scoped_write",
     "truncate_table",

@@ -30,3 +30,24 @@ def kind_of(node: exp.Expression) -> str:
     """The upper-cased object kind of a DDL node (TABLE, VIEW, COLUMN ...), or ''."""
     kind = node.args.get("kind")
     return kind.upper() if isinstance(kind, str) else ""
+
+
+def strip_block(body: str) -> str:
+    """Drop the BEGIN/END shell (and a DECLARE section) of a procedural block.
+
+    Example:
+        >>> strip_block("BEGIN DELETE FROM t; END;")
+        ' DELETE FROM t; '
+    """
+    text = body.strip()
+    upper = text.upper()
+    if upper.startswith("DECLARE"):
+        begin = upper.find("BEGIN")
+        if begin >= 0:
+            text, upper = text[begin:], upper[begin:]
+    if upper.startswith("BEGIN"):
+        text = text[5:]
+        stripped = text.rstrip().rstrip(";").rstrip()
+        if stripped.upper().endswith("END"):
+            text = stripped[:-3]
+    return text

@@ -7,7 +7,7 @@ from sqlglot import exp
 from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
-from .common import finding, kind_of
+from .common import finding, kind_of, strip_block
 from .destructive import is_data_drop_action
 
 
@@ -76,4 +76,32 @@ def access_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
             principals = ", ".join(p.name for p in node.args.get("principals") or [])
             to = "TO" if kind is exp.Grant else "FROM"
             found.append(finding(Category.ACCESS_CHANGE, name, f"{verb} {privileges} ON {name} {to} {principals}".strip()))
+    return found
+
+
+def routine_body(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """The risky part of a function or procedure body given as a string (``AS $$ ... $$``).
+
+    Creating a routine runs nothing, but whoever approves it approves what every call will do,
+    so a DELETE without WHERE in the body is reported as such.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> sql = "CREATE FUNCTION f() RETURNS void AS $$ DELETE FROM t $$ LANGUAGE sql"
+        >>> classify_sql(sql, dialect="postgres").action_type
+        'sql.unscoped_delete'
+    """
+    found: list[Finding] = []
+    for node in ctx.of(exp.Create):
+        body = node.expression
+        if kind_of(node) not in ("FUNCTION", "PROCEDURE") or not isinstance(body, (exp.Heredoc, exp.Literal)):
+            continue
+        language = next((p for p in node.find_all(exp.LanguageProperty)), None)
+        if language is not None and language.name.lower() not in ("sql", "plpgsql", "tsql", "plsql", "snowflake"):
+            continue  # a Python or JavaScript body is not SQL
+        name = table_name(node.this)
+        for item in ctx.classify_nested(strip_block(str(body.this))):
+            if item.category.is_risky:
+                category = Category.OPAQUE if item.category is Category.PARSE_ERROR else item.category
+                found.append(finding(category, item.object, f"the body of {kind_of(node)} {name}: {item.message}", item.span_hours))
     return found
