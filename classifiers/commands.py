@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
-from classifiers.context import StatementContext, dialect_engine
+from classifiers.context import StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
 
 from .rules.common import finding, strip_block
@@ -138,7 +138,7 @@ def _read_tokens(ctx: StatementContext) -> _Tokens:
     if len(tokens) == 2 and tokens[0].token_type in _COMMAND_TOKENS and tokens[1].token_type == TokenType.STRING:
         rest = ctx.source[tokens[0].end + 1 : ctx.end]
         try:
-            inner = dialect_engine(ctx.dialect).tokenize(rest)
+            inner = tokenizer_for(ctx.dialect).tokenize(rest)
         except (TokenError, RecursionError):
             return _Tokens(tokens, ctx.source, ctx.end)
         head = Token(tokens[0].token_type, tokens[0].text, start=0, end=-1)

@@ -6,11 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import threading
 from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.tokens import Token
+from sqlglot.parser import Parser
+from sqlglot.tokens import Token, Tokenizer
 
 from supervisor.models import Finding
 
@@ -113,6 +115,31 @@ class StatementContext:
 def dialect_engine(name: str) -> Dialect:
     """The sqlglot dialect object for a checked dialect name (built once)."""
     return Dialect.get_or_raise(name)
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.tokenizers: dict[str, Tokenizer] = {}
+        self.parsers: dict[str, Parser] = {}
+
+
+_PER_THREAD = _PerThread()
+
+
+def tokenizer_for(name: str) -> Tokenizer:
+    """A tokenizer for a dialect, reused by this thread (building one costs more than a short parse)."""
+    tokenizer = _PER_THREAD.tokenizers.get(name)
+    if tokenizer is None:
+        tokenizer = _PER_THREAD.tokenizers[name] = dialect_engine(name).tokenizer()
+    return tokenizer
+
+
+def parser_for(name: str) -> Parser:
+    """A parser for a dialect, reused by this thread; ``parse`` resets its state on every call."""
+    parser = _PER_THREAD.parsers.get(name)
+    if parser is None:
+        parser = _PER_THREAD.parsers[name] = dialect_engine(name).parser()
+    return parser
 
 
 def table_name(table: object) -> str | None:

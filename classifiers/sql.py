@@ -18,7 +18,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from classifiers.context import StatementContext, dialect_engine
+from classifiers.context import StatementContext, parser_for, tokenizer_for
 from classifiers.rules import RULES, TRIGGERS, Rule
 from classifiers.rules.reads_writes import read_tables
 from supervisor.errors import ClassificationError
@@ -40,6 +40,7 @@ _MODIFIED = frozenset({TokenType.INSERT, TokenType.MERGE, TokenType.REPLACE, Tok
 # How much of a statement's tree the rules need: none (a plain query), the top (its one write
 # keyword is its first token), or all of it.
 _PLAIN, _SIMPLE, _NESTED = 0, 1, 2
+_READ_ONLY = (Category.READ,)
 # Root nodes that change nothing a reviewer gates when no rule found anything in them.
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
@@ -167,9 +168,11 @@ def _with_normalized(
 def _classify_text(
     sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int
 ) -> list[StatementClassification]:
-    engine = dialect_engine(_engine_name(dialect))
+    engine = _engine_name(dialect)
+    if dialect in _EXECUTABLE_COMMENTS and "/*!" in sql:
+        sql = unwrap_executable_comments(sql)
     try:
-        tokens = engine.tokenize(sql)
+        tokens = tokenizer_for(engine).tokenize(sql)
     except TokenError as error:
         return [_failed(0, sql, f"the text cannot be tokenized: {error}", None, None)]
     except RecursionError:
@@ -184,18 +187,26 @@ def _classify_text(
         and not (token.token_type in _MODIFIERS and i and tokens[i - 1].token_type in _MODIFIED)
     ]
     results: list[StatementClassification] = []
+    count = len(writes)
     for chunk, outcome in parsed:
         start, end = chunk[0].start, chunk[-1].end + 1
-        text = sql[start:end]
         index = len(results)
         if isinstance(outcome, StatementClassification):
-            results.append(outcome.model_copy(update={"index": index, "sql": text}))
+            results.append(outcome.model_copy(update={"index": index, "sql": sql[start:end]}))
             continue
         at = bisect_left(writes, start)
-        inside = bisect_left(writes, end, at) - at
-        shape = _PLAIN if inside == 0 else _SIMPLE if inside == 1 and writes[at] == start else _NESTED
+        if at == count or writes[at] >= end:
+            if isinstance(outcome, exp.Query):
+                # No token that could start a write or DDL anywhere in it (string literals
+                # and comments are not such tokens): a plain query, read without a full walk.
+                findings = read_tables(outcome)
+                results.append(StatementClassification(index=index, sql=sql[start:end], categories=_READ_ONLY, findings=findings))
+                continue
+            shape = _PLAIN
+        else:
+            shape = _SIMPLE if writes[at] == start and (at + 1 == count or writes[at + 1] >= end) else _NESTED
         results.append(
-            _classify_statement(index, text, outcome, chunk, sql, end, dialect, max_hours, now, depth, shape)
+            _classify_statement(index, sql[start:end], outcome, chunk, sql, end, dialect, max_hours, now, depth, shape)
         )
     if not results:
         return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
@@ -205,14 +216,14 @@ def _classify_text(
 Parsed = list[tuple[list[Token], "exp.Expression | StatementClassification"]]
 
 
-def _parse_all(engine: Dialect, tokens: list[Token], sql: str) -> Parsed:
+def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
     """Parse every statement; pairs of (tokens, tree), or (tokens, parse_error result).
 
     The whole script is parsed in one call first (sqlglot splits it on ``;`` tokens as this
     module would); only when that fails is each statement parsed on its own, so that one bad
     statement is reported without hiding what the others do.
     """
-    parser = engine.parser()
+    parser = parser_for(engine)
     try:
         trees = parser.parse(tokens, sql)
         chunks: list[list[Token]] = getattr(parser, "_chunks", None) or []
@@ -282,9 +293,7 @@ def _classify_statement(
 
     findings: list[Finding]
     if shape == _PLAIN and isinstance(expression, exp.Query):
-        # No token that could start a write or DDL anywhere in it (string literals and
-        # comments are not such tokens): a plain query, read without walking the tree.
-        findings = read_tables(expression)
+        findings = list(read_tables(expression))
     elif isinstance(expression, (exp.Alias, exp.Column)) and _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
     else:
@@ -310,8 +319,6 @@ def _classify_statement(
                     message=f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge",
                 )
             )
-    if dialect in _EXECUTABLE_COMMENTS:
-        findings.extend(_executable_comments(tokens, nested))
     categories = (findings[0].category,) if len(findings) == 1 else sort_categories({f.category for f in findings})
     return StatementClassification(index=index, sql=text, categories=categories, findings=tuple(findings))
 
@@ -327,20 +334,61 @@ def _is_start_transaction(tokens: list[Token]) -> bool:
     return len(tokens) >= 2 and tokens[0].text.upper() == "START" and tokens[1].text.upper() == "TRANSACTION"
 
 
-def _executable_comments(tokens: list[Token], nested: object) -> list[Finding]:
-    """MySQL runs the SQL inside ``/*! ... */`` comments: classify it like any other SQL."""
-    found: list[Finding] = []
-    for token in tokens:
-        for comment in token.comments or ():
-            text = comment.strip()
-            if text.startswith("!"):
-                body = text[1:].lstrip("0123456789")
-                found.extend(
-                    Finding(category=f.category, object=f.object, message=f"an executable /*! */ comment: {f.message}")
-                    for f in nested(body)  # type: ignore[operator]
-                    if f.category is not Category.PARSE_ERROR or body.strip()
-                )
-    return found
+def unwrap_executable_comments(sql: str) -> str:
+    """Expose the SQL MySQL runs inside ``/*! ... */`` and ``/*!40000 ... */`` comments.
+
+    MySQL executes the body of such a comment as if the comment markers were not there, so
+    the markers (and the version number) are blanked out with spaces: offsets stay the same,
+    and the text is then classified like any other. Quotes and ordinary comments are skipped,
+    so ``'/*!'`` inside a string is left alone.
+
+    Example:
+        >>> unwrap_executable_comments("SELECT 1 /*!40000 , 2 */")
+        'SELECT 1          , 2   '
+    """
+    out = list(sql)
+    i, n, inside = 0, len(sql), False
+    while i < n:
+        char = sql[i]
+        if char in ("'", '"', "`"):
+            i = _skip_quoted(sql, i, char)
+            continue
+        if char == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2].isspace())):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if sql.startswith("/*!", i):
+            stop = i + 3
+            while stop < n and stop < i + 9 and sql[stop].isdigit():
+                stop += 1
+            out[i:stop] = " " * (stop - i)
+            i, inside = stop, True
+            continue
+        if sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        if inside and sql.startswith("*/", i):
+            out[i : i + 2] = "  "
+            i, inside = i + 2, False
+            continue
+        i += 1
+    return "".join(out)
+
+
+def _skip_quoted(sql: str, start: int, quote: str) -> int:
+    i = start + 1
+    while i < len(sql):
+        if sql[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if sql[i] == quote:
+            if sql.startswith(quote * 2, i):
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return i
 
 
 def _failed(index: int, text: str, message: str, line: int | None, col: int | None) -> StatementClassification:

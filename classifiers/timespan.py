@@ -298,6 +298,8 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
     if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDatetime, exp.CurrentTime,
                          exp.CurrentTimestampLTZ, exp.Localtimestamp)):
         return Point(True, 0.0, False)
+    if isinstance(node, exp.Anonymous) and node.name.upper() in ("DATE", "DATETIME", "JULIANDAY", "STRFTIME"):
+        return _sqlite_point(node)
     if isinstance(node, exp.Anonymous) or type(node).__name__ in ("Sysdate", "UtcTimestamp", "UtcDate"):
         name = node.name.upper() if isinstance(node, exp.Anonymous) else type(node).__name__.upper()
         name = {"UTCTIMESTAMP": "UTC_TIMESTAMP", "UTCDATE": "UTC_DATE"}.get(name, name)
@@ -306,7 +308,8 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
         return None
     if isinstance(node, (exp.Add, exp.Sub)):
         base = _point(node.this, column)
-        shift = _interval(node.expression)
+        # date - 30 is thirty days earlier (Oracle, Postgres dates, Snowflake).
+        shift = _interval(node.expression) if not _is_number(node.expression) else _amount(node.expression, None)
         if base is None or shift is None:
             base = _point(node.expression, column) if isinstance(node, exp.Add) else None
             shift = _interval(node.this) if base is not None else None
@@ -328,6 +331,54 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
             return None
         # Truncating moves the point back by up to one unit: take the earliest it can be.
         return base.shifted(-(_UNIT_SECONDS.get(unit or "DAY", DAY)))
+    return None
+
+
+def _sqlite_point(node: exp.Anonymous) -> Point | None:
+    """SQLite's date('now', '-30 days', 'start of day') and its siblings."""
+    args = node.expressions
+    if node.name.upper() == "STRFTIME":
+        args = args[1:]
+    if not args or not isinstance(args[0], exp.Literal) or not args[0].is_string:
+        return None
+    base = Point(True, 0.0, node.name.upper() == "DATE") if args[0].this.lower() == "now" else _parse_literal(args[0].this)
+    if base is None:
+        return None
+    for modifier in args[1:]:
+        if not isinstance(modifier, exp.Literal):
+            return None
+        text = modifier.this.strip().lower()
+        if text.startswith("start of"):
+            base = base.shifted(-_UNIT_SECONDS.get((_canonical_unit(text.split()[-1]) or "DAY"), DAY))
+            continue
+        shift = _amount(modifier, None)
+        if shift is None:
+            return None
+        base = base.shifted(shift)
+    return base
+
+
+def _is_number(node: exp.Expression | None) -> bool:
+    return _number(node) is not None
+
+
+def _number(node: exp.Expression | None) -> float | None:
+    """The value of a constant numeric expression (7, -1, 7 * -1, (30)), else None."""
+    if isinstance(node, exp.Paren):
+        return _number(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this)
+        except ValueError:
+            return None
+    if isinstance(node, exp.Neg):
+        inner = _number(node.this)
+        return -inner if inner is not None else None
+    if isinstance(node, (exp.Mul, exp.Add, exp.Sub)):
+        left, right = _number(node.this), _number(node.expression)
+        if left is None or right is None:
+            return None
+        return left * right if isinstance(node, exp.Mul) else left + right if isinstance(node, exp.Add) else left - right
     return None
 
 
@@ -369,11 +420,8 @@ def _amount(value: exp.Expression | None, unit_node: exp.Expression | None) -> f
     if isinstance(value, exp.Interval):
         return _interval(value)
     unit = _unit(unit_node)
-    number: float | None = None
-    if isinstance(value, exp.Neg):
-        inner = _amount(value.this, unit_node)
-        return -inner if inner is not None else None
-    if isinstance(value, exp.Literal):
+    number: float | None = _number(value)
+    if number is None and isinstance(value, exp.Literal) and value.is_string:
         text = value.this
         try:
             number = float(text)

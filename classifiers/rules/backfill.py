@@ -30,6 +30,8 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
     found: list[Finding] = []
     for kind in _WRITES:
         for node in ctx.of(kind):
+            if isinstance(node.parent, exp.When):
+                continue  # MERGE ... THEN INSERT: the MERGE itself is measured
             conditions = _filters(node)
             if not conditions:
                 continue
@@ -59,7 +61,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
 
 def _filters(node: exp.Expression) -> list[exp.Expression]:
     """The predicates that bound which rows a write touches or produces."""
-    conditions: list[exp.Expression] = []
+    conditions: list[exp.Expression] = _wheres(node.args.get("with_"))
     if isinstance(node, exp.Insert):
         if node.args.get("where") is not None:
             conditions.append(node.args["where"])
@@ -77,7 +79,7 @@ def _filters(node: exp.Expression) -> list[exp.Expression]:
     return conditions
 
 
-def _wheres(source: exp.Expression | None) -> list[exp.Expression]:
-    if source is None:
+def _wheres(source: object) -> list[exp.Expression]:
+    if not isinstance(source, exp.Expression):
         return []
     return [where.this for where in source.find_all(exp.Where)]

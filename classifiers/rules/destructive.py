@@ -91,6 +91,8 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
             found.append(finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows"))
     for node in ctx.of(exp.Insert):
         name = table_name(node.this)
+        if isinstance(node.parent, exp.When):
+            continue
         if node.args.get("overwrite"):
             found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE replaces the existing rows of {name}"))
         elif node.args.get("where") is not None:
@@ -106,13 +108,14 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
                 name = table_name(target.this if isinstance(target, exp.Insert) else target)
                 found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE ALL replaces the existing rows of {name}"))
     for node in ctx.of(exp.Merge):
-        if _merge_replaces(node):
+        if merge_replaces(node):
             name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"MERGE ... ON FALSE deletes every row of {name} not in the source"))
     return found
 
 
-def _merge_replaces(node: exp.Merge) -> bool:
+def merge_replaces(node: exp.Merge) -> bool:
+    """Whether a MERGE deletes every target row the source lacks, unconditionally (ON FALSE)."""
     from .scope import always_true, never_true
 
     deletes_unmatched = any(

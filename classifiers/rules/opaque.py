@@ -62,6 +62,7 @@ def unsupported_command(expression: exp.Expression, ctx: StatementContext) -> li
     commands = ctx.of(exp.Command)
     if not commands:
         return []
-    if commands[0] is expression:
+    if commands[0] is expression or (isinstance(expression, exp.Alter) and ctx.tokens):
+        # An ALTER with one clause sqlglot could not model: read the whole statement's tokens.
         return recognize_command(ctx)
     return [finding(Category.OPAQUE, None, f"{node.name} inside the statement cannot be read") for node in commands]

@@ -10,7 +10,9 @@ from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
 from .common import finding, kind_of
+from .destructive import merge_replaces
 
+_WRITE_NODES = frozenset({exp.Delete, exp.Update, exp.Insert, exp.Merge})
 READ_ROOTS = (exp.Query, exp.Values, exp.Describe, exp.Show, exp.Pragma, exp.Export)
 
 
@@ -26,6 +28,8 @@ def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Findin
         return []
     if isinstance(expression, exp.Pragma) and isinstance(expression.this, exp.EQ):
         return []
+    if not _WRITE_NODES.isdisjoint(ctx.nodes):
+        return []  # a query around a data-modifying CTE does more than read
     ctes = {cte.alias_or_name.lower() for cte in ctx.of(exp.CTE)}
     names: list[str] = []
     for table in ctx.of(exp.Table):
@@ -36,7 +40,7 @@ def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Findin
     return _read_findings(expression, names)
 
 
-def read_tables(expression: exp.Expression) -> list[Finding]:
+def read_tables(expression: exp.Expression) -> tuple[Finding, ...]:
     """``read`` findings for a plain query from the tables of its top-level FROM and JOINs.
 
     Used where the statement is known to be a pure read without walking its whole tree.
@@ -64,7 +68,9 @@ def read_tables(expression: exp.Expression) -> list[Finding]:
                 name = table_name(source)
                 if name and name not in names and (not ctes or name.lower() not in ctes):
                     names.append(name)
-    return _read_findings(expression, names)
+    if not names:
+        return (_reads_nothing(type(expression).__name__.upper()),)
+    return tuple(_read(name) for name in names)
 
 
 def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding]:
@@ -101,6 +107,8 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
     """
     found: list[Finding] = []
     for node in ctx.of(exp.Insert):
+        if isinstance(node.parent, exp.When):
+            continue  # MERGE ... THEN INSERT: reported with the MERGE
         if node.args.get("overwrite") or node.args.get("where") is not None or node.args.get("using"):
             continue  # overwrite_table reports these
         name = table_name(node.this)
@@ -114,6 +122,8 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
             name = table_name(target.this if isinstance(target, exp.Insert) else target)
             found.append(finding(Category.WRITE, name, f"INSERT ALL inserts rows into {name}"))
     for node in ctx.of(exp.Merge):
+        if merge_replaces(node):
+            continue  # overwrite_table reports it
         name = table_name(node.this)
         found.append(finding(Category.WRITE, name, f"MERGE changes rows of {name} matched by its ON condition"))
     for node in ctx.of(exp.Into):

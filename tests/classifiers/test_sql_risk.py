@@ -1,0 +1,365 @@
+"""Golden-table tests of classify_sql, sqlglot-style, plus the edges no table row can express."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from classifiers import classify_sql
+from supervisor.errors import ClassificationError
+from supervisor.models import Category, Finding, SqlClassification
+
+from .fixtures import FIXTURES, Case, FixtureError, load_cases
+
+CASES = load_cases(FIXTURES / "sql_risk.sql")
+INVALID = load_cases(FIXTURES / "sql_risk__invalid.sql", expect_required=False)
+
+
+def _explain(result: SqlClassification) -> str:
+    """What the classifier said, statement by statement, for a failing assertion."""
+    lines = [f"got {sorted(c.value for c in result.categories)} (action_type {result.action_type})"]
+    for statement in result.statements:
+        lines.append(f"  [{statement.index}] {[c.value for c in statement.categories]} {statement.sql[:80]!r}")
+        lines.extend(f"      {f.category.value}: {f.message}" for f in statement.findings)
+        if statement.error is not None:
+            lines.append(f"      error: {statement.error.message}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- golden tables
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.title for case in CASES])
+def test_sql_risk(case: Case) -> None:
+    result = classify_sql(case.sql, dialect=case.dialect)
+
+    got = {category.value for category in result.categories}
+    assert got == case.expect, f"expected {sorted(case.expect)}\n{_explain(result)}"
+    assert result.action_type == f"sql.{result.categories[0].value}", _explain(result)
+    if case.action_type is not None:
+        assert result.action_type == case.action_type, _explain(result)
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[case.title for case in INVALID])
+def test_sql_risk_invalid(case: Case) -> None:
+    result = classify_sql(case.sql, dialect=case.dialect)
+
+    assert Category.PARSE_ERROR in result.categories, _explain(result)
+    failed = [s for s in result.statements if Category.PARSE_ERROR in s.categories]
+    assert failed, _explain(result)
+    for statement in failed:
+        assert statement.error is not None, _explain(result)
+        assert statement.error.message.strip(), _explain(result)
+
+
+def test_fixture_files_cover_every_category_in_several_dialects() -> None:
+    dialects_by_category: dict[str, set[str]] = {}
+    for case in CASES:
+        for name in case.expect:
+            dialects_by_category.setdefault(name, set()).add(case.dialect)
+
+    assert set(dialects_by_category) == {category.value for category in Category}
+    thin = {name: sorted(d) for name, d in dialects_by_category.items() if len(d) < 2 and name != "parse_error"}
+    assert not thin, f"categories covered in one dialect only: {thin}"
+
+
+# ---------------------------------------------------------------- the loader
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("# title: a\n# dialect: postgres\n# expect: drop\nDROP TABLE t\n", "not terminated", id="no terminator"),
+        pytest.param("# title: a\n# expect: drop\nDROP TABLE t\n;;\n", "no '# dialect", id="no dialect"),
+        pytest.param("# title: a\n# dialect: postgres\n# expect: dorp\nDROP TABLE t\n;;\n", "unknown categories", id="bad category"),
+        pytest.param("# title: a\n# dialect: postgres\n# expect: drop\n;;\n", "has no SQL", id="no sql"),
+        pytest.param("# title: a\n# dialect: postgres\n# expcet: drop\nDROP TABLE t\n;;\n", "unknown metadata key", id="typo key"),
+        pytest.param(
+            "# title: a\n# dialect: postgres\n# expect: read\nSELECT 1\n;;\n# title: a\n# dialect: mysql\n# expect: read\nSELECT 2\n;;\n",
+            "already used",
+            id="duplicate title",
+        ),
+        pytest.param("# title: a\n# dialect: postgres\n# expect: drop\n# action_type: drop\nDROP TABLE t\n;;\n", "sql.<category>", id="bad action type"),
+    ],
+)
+def test_loader_rejects_malformed_blocks(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "cases.sql"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(FixtureError, match=message):
+        load_cases(path)
+
+
+def test_loader_keeps_sql_verbatim(tmp_path: Path) -> None:
+    path = tmp_path / "cases.sql"
+    path.write_text(
+        "# a file comment\n\n# title: script\n# dialect: mysql\n# expect: read, drop\n"
+        "SELECT 1;\n# a mysql comment\n\nDROP TABLE t;\n;;\n",
+        encoding="utf-8",
+    )
+
+    [case] = load_cases(path)
+
+    assert case == Case(
+        title="script",
+        dialect="mysql",
+        expect=frozenset({"read", "drop"}),
+        action_type=None,
+        sql="SELECT 1;\n# a mysql comment\n\nDROP TABLE t;",
+        line=3,
+    )
+
+
+# ---------------------------------------------------------------- never crash, fail closed
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("", id="empty string"),
+        pytest.param("   \n\t  \n", id="whitespace"),
+        pytest.param("-- only a comment", id="line comment only"),
+        pytest.param("/* only a comment */", id="block comment only"),
+        pytest.param(b"", id="empty bytes"),
+    ],
+)
+def test_no_statement_is_a_parse_error(sql: str | bytes) -> None:
+    result = classify_sql(sql, dialect="postgres")
+
+    assert result.categories == (Category.PARSE_ERROR,), _explain(result)
+    assert result.action_type == "sql.parse_error"
+    assert all(s.error is not None and s.error.message for s in result.statements)
+
+
+def test_invalid_utf8_is_a_parse_error() -> None:
+    result = classify_sql(b"SELECT \xff", dialect="postgres")
+
+    assert result.categories == (Category.PARSE_ERROR,), _explain(result)
+    error = result.statements[0].error
+    assert error is not None and "UTF-8" in error.message
+
+
+def test_unterminated_string_is_a_parse_error_with_a_message() -> None:
+    result = classify_sql("SELECT 'abc", dialect="mysql")
+
+    assert Category.PARSE_ERROR in result.categories, _explain(result)
+    assert any(s.error is not None and s.error.message for s in result.statements)
+
+
+def test_deeply_nested_parentheses_do_not_crash() -> None:
+    result = classify_sql("SELECT " + "(" * 3000 + "1" + ")" * 3000, dialect="postgres")
+
+    assert result.categories, _explain(result)
+    assert set(result.categories) <= {Category.READ, Category.PARSE_ERROR, Category.OPAQUE}, _explain(result)
+
+
+def test_deeply_nested_always_true_delete_is_never_a_plain_write() -> None:
+    sql = "DELETE FROM orders WHERE " + "(" * 3000 + "1 = 1" + ")" * 3000
+
+    result = classify_sql(sql, dialect="postgres")
+
+    assert result.categories, _explain(result)
+    assert any(category.is_risky for category in result.categories), _explain(result)
+
+
+@pytest.mark.parametrize(
+    ("sql", "seen"),
+    [
+        pytest.param("ＤＲＯＰ ＴＡＢＬＥ x", Category.DROP, id="full-width drop"),
+        pytest.param("ｄｅｌｅｔｅ ｆｒｏｍ orders", Category.UNSCOPED_DELETE, id="full-width delete"),
+        pytest.param("SELECT 1;\x00DROP TABLE t", None, id="nul before drop"),
+        pytest.param("DROP TABLE t\x00", None, id="nul after drop"),
+        pytest.param("DELETE\x00 FROM orders", None, id="nul inside delete"),
+    ],
+)
+def test_disguised_destructive_text_comes_back_risky(sql: str, seen: Category | None) -> None:
+    result = classify_sql(sql, dialect="postgres")
+
+    assert result.categories, _explain(result)
+    assert any(category.is_risky for category in result.categories), _explain(result)
+    if seen is not None:
+        # Read with its full-width letters folded, the text does this: a reviewer would see it.
+        assert seen in result.categories, _explain(result)
+
+
+def test_a_nul_byte_alone_does_not_crash() -> None:
+    result = classify_sql("SELECT 1\x00", dialect="duckdb")
+
+    assert result.categories, _explain(result)
+
+
+@pytest.mark.slow
+def test_a_five_megabyte_script_completes_and_counts_statements() -> None:
+    count = 60_000
+    sql = "".join(
+        f"INSERT INTO events (id, name, note) VALUES ({i}, 'name-{i:06d}', 'padding padding padding padding');\n"
+        for i in range(count)
+    )
+    assert len(sql.encode()) >= 5_000_000
+
+    started = time.perf_counter()
+    result = classify_sql(sql, dialect="postgres")
+    elapsed = time.perf_counter() - started
+
+    assert len(result.statements) == count
+    assert [s.index for s in result.statements[:3]] == [0, 1, 2]
+    assert result.statements[-1].index == count - 1
+    assert result.categories == (Category.WRITE,)
+    assert elapsed < 300, f"classifying {count} statements took {elapsed:.0f}s"
+
+
+# ---------------------------------------------------------------- costly_backfill details
+
+
+def _backfill_findings(result: SqlClassification) -> list[Finding]:
+    return [f for s in result.statements for f in s.findings if f.category is Category.COSTLY_BACKFILL]
+
+
+def test_span_hours_is_reported_on_a_literal_30_day_backfill() -> None:
+    sql = "INSERT INTO agg SELECT * FROM events WHERE d >= '2024-01-01' AND d < '2024-01-31'"
+
+    result = classify_sql(sql, dialect="postgres")
+
+    [finding] = _backfill_findings(result)
+    assert finding.span_hours is not None and finding.span_hours > 24
+    assert 720 - 24 <= finding.span_hours <= 720 + 24, finding.span_hours
+    assert "2024-01-01" in finding.message and "2024-01-31" in finding.message, finding.message
+    assert f"{finding.span_hours:g} hours" in finding.message, finding.message
+
+
+def test_span_hours_is_reported_on_a_relative_30_day_backfill() -> None:
+    sql = "INSERT INTO agg SELECT * FROM events WHERE d >= CURRENT_DATE - INTERVAL 30 DAY AND d < CURRENT_DATE"
+
+    result = classify_sql(sql, dialect="mysql", now=datetime(2024, 3, 15, 12, 0))
+
+    [finding] = _backfill_findings(result)
+    assert finding.span_hours is not None and finding.span_hours > 24, finding
+    assert 720 - 24 <= finding.span_hours <= 744 + 24, finding.span_hours
+    assert "CURRENT_DATE" in finding.message and f"{finding.span_hours:g} hours" in finding.message, finding.message
+
+
+def test_span_hours_runs_to_now_on_an_open_ended_relative_backfill() -> None:
+    sql = "INSERT INTO agg SELECT * FROM events WHERE d >= CURRENT_DATE - INTERVAL 30 DAY"
+
+    result = classify_sql(sql, dialect="mysql", now=datetime(2024, 3, 15, 12, 0))
+
+    [finding] = _backfill_findings(result)
+    assert finding.span_hours is None or finding.span_hours >= 720, finding
+    assert "CURRENT_DATE" in finding.message, finding.message
+
+
+def test_a_higher_ceiling_makes_a_30_day_range_not_costly() -> None:
+    sql = "INSERT INTO agg SELECT * FROM events WHERE d >= '2024-01-01' AND d < '2024-01-31'"
+
+    default = classify_sql(sql, dialect="postgres")
+    relaxed = classify_sql(sql, dialect="postgres", backfill_max_hours=1000)
+
+    assert Category.COSTLY_BACKFILL in default.categories
+    assert relaxed.categories == (Category.WRITE,), _explain(relaxed)
+    assert relaxed.action_type == "sql.write"
+
+
+def test_a_lower_ceiling_makes_a_one_day_range_costly() -> None:
+    sql = "INSERT INTO agg SELECT * FROM events WHERE d >= '2024-01-01' AND d < '2024-01-02'"
+
+    assert classify_sql(sql, dialect="postgres").categories == (Category.WRITE,)
+    strict = classify_sql(sql, dialect="postgres", backfill_max_hours=6)
+
+    assert Category.COSTLY_BACKFILL in strict.categories, _explain(strict)
+
+
+# ---------------------------------------------------------------- misuse
+
+
+def test_unknown_dialect_raises_and_lists_the_valid_ones() -> None:
+    with pytest.raises(ClassificationError, match="nope") as raised:
+        classify_sql("SELECT 1", dialect="nope")
+
+    message = str(raised.value)
+    for name in ("postgres", "snowflake", "bigquery", "duckdb", "tsql"):
+        assert name in message
+
+
+# ---------------------------------------------------------------- read means read, on a real DuckDB
+
+SEED = """
+CREATE TABLE orders (id INTEGER PRIMARY KEY, amount DECIMAL(10, 2), status VARCHAR, created_at DATE, cid INTEGER);
+INSERT INTO orders VALUES
+    (1, 9.99, 'open', DATE '2024-01-01', 1),
+    (2, 20.00, 'paid', DATE '2024-01-02', 2),
+    (3, 5.50, 'open', DATE '2024-02-01', 1);
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR, banned BOOLEAN);
+INSERT INTO customers VALUES (1, 'ada', false), (2, 'bob', true);
+CREATE TABLE "delete" ("drop" INTEGER, "update" INTEGER);
+INSERT INTO "delete" VALUES (1, 1), (2, 2);
+"""
+
+READ_ONLY_DUCKDB = [case for case in CASES if case.dialect == "duckdb" and case.expect == {"read"}]
+
+
+@pytest.fixture
+def seeded_duckdb(tmp_path: Path) -> Iterator[Path]:
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(SEED)
+    yield path
+
+
+def _snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows, and the table list itself, read from a fresh read-only connection."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables ORDER BY ALL"
+        ).fetchall()
+        snapshot: dict[str, list[tuple[object, ...]]] = {"__tables__": tables}
+        for schema, name, _ in tables:
+            snapshot[f"{schema}.{name}"] = con.execute(f'SELECT * FROM "{schema}"."{name}" ORDER BY ALL').fetchall()
+    return snapshot
+
+
+def test_there_are_duckdb_read_cases_to_run() -> None:
+    assert len(READ_ONLY_DUCKDB) >= 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", READ_ONLY_DUCKDB, ids=[case.title for case in READ_ONLY_DUCKDB])
+def test_a_statement_classified_read_changes_nothing(seeded_duckdb: Path, case: Case) -> None:
+    import duckdb
+
+    assert {c.value for c in classify_sql(case.sql, dialect="duckdb").categories} == {"read"}
+    before = _snapshot(seeded_duckdb)
+    assert before["main.orders"], "the seed must have rows, or 'unchanged' proves nothing"
+
+    with duckdb.connect(str(seeded_duckdb)) as con:
+        con.execute(case.sql)
+
+    assert _snapshot(seeded_duckdb) == before
+
+
+@pytest.mark.slow
+def test_explain_is_read_and_does_not_execute_but_explain_analyze_does(seeded_duckdb: Path) -> None:
+    import duckdb
+
+    explain = classify_sql("EXPLAIN DELETE FROM orders", dialect="duckdb")
+    analyze = classify_sql("EXPLAIN ANALYZE DELETE FROM orders", dialect="duckdb")
+    before = _snapshot(seeded_duckdb)
+
+    with duckdb.connect(str(seeded_duckdb)) as con:
+        con.execute("EXPLAIN DELETE FROM orders")
+    after_explain = _snapshot(seeded_duckdb)
+    with duckdb.connect(str(seeded_duckdb)) as con:
+        con.execute("EXPLAIN ANALYZE DELETE FROM orders")
+    after_analyze = _snapshot(seeded_duckdb)
+
+    assert explain.categories == (Category.READ,), _explain(explain)
+    assert after_explain == before
+    # EXPLAIN ANALYZE runs the statement: the rows really are gone, and the classifier says so.
+    assert after_analyze["main.orders"] == []
+    assert analyze.categories == (Category.UNSCOPED_DELETE,), _explain(analyze)
