@@ -82,7 +82,7 @@ class StatementContext:
     def index(self, root: exp.Expression, *, shallow: bool = False) -> None:
         """Walk the tree once and remember the nodes the rules look for.
 
-        ``shallow`` indexes only the root and its direct children: enough when the statement's
+        ``shallow`` indexes only the root (and an ALTER's actions): enough when the statement's
         only write keyword is its first token, so nothing else in it can write.
 
         EXPLAIN without ANALYZE (``exp.Describe``) only plans its statement, so the walk
@@ -90,8 +90,9 @@ class StatementContext:
         """
         nodes = self.nodes
         if shallow:
-            for node in (root, *root.iter_expressions()):
-                nodes.setdefault(type(node), []).append(node)
+            nodes[type(root)] = [root]
+            for action in root.args.get("actions") or () if isinstance(root, exp.Alter) else ():
+                nodes.setdefault(type(action), []).append(action)
             return
         stack: list[exp.Expression] = [root]
         pop, push = stack.pop, stack.extend

@@ -80,6 +80,6 @@ def _filters(node: exp.Expression) -> list[exp.Expression]:
 
 
 def _wheres(source: object) -> list[exp.Expression]:
-    if not isinstance(source, exp.Expression):
+    if not isinstance(source, exp.Expression) or isinstance(source, exp.Values):
         return []
     return [where.this for where in source.find_all(exp.Where)]
