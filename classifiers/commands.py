@@ -300,7 +300,7 @@ def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     literals = toks.strings()
     immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words
     if immediate and literals:
-        inner = ctx.classify_nested(strip_block(_unquote(literals[0])))
+        inner = ctx.classify_nested(strip_block(literals[0]))
         return inner or _opaque("EXECUTE", ctx)
     target = toks.object_after(1)
     return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
@@ -312,7 +312,7 @@ def _do(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
     """Classify a procedural body ($$...$$, or BEGIN ... END) and keep what is risky."""
-    bodies = [_unquote(text) for text in toks.strings() if ";" in text or " " in text.strip()]
+    bodies = [text for text in toks.strings() if ";" in text or " " in text.strip()]
     begin = toks.top("BEGIN")
     if not bodies and begin >= 0:
         bodies = [toks.rest(begin)]
@@ -324,10 +324,6 @@ def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
             if item.category.is_risky:
                 found.append(finding(item.category, item.object, f"{what}: {item.message}", item.span_hours))
     return found
-
-
-def _unquote(text: str) -> str:
-    return text
 
 
 def _copy(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
