@@ -230,11 +230,18 @@ def _truth(node: exp.Expression) -> bool | None:
             return value in values
     if isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
         return False
-    if not isinstance(node, exp.Column) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
+    if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
         if isinstance(folded, exp.Boolean):
             return bool(folded.this)
     return None
+
+
+def _maybe_constant(node: exp.Expression) -> bool:
+    """A cheap first test before looking for columns: a predicate on a column is not constant."""
+    if isinstance(node, (exp.Column, exp.Literal)):
+        return False
+    return not isinstance(node.this, exp.Column) and not isinstance(node.args.get("expression"), exp.Column)
 
 
 def _number(node: exp.Literal) -> float | None:
