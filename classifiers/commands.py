@@ -141,7 +141,6 @@ def _read_tokens(ctx: StatementContext) -> _Tokens:
             inner = tokenizer_for(ctx.dialect).tokenize(rest)
         except (TokenError, RecursionError):
             return _Tokens(tokens, ctx.source, ctx.end)
-        head = Token(tokens[0].token_type, tokens[0].text, start=0, end=-1)
         text = " " + rest
         shifted = [Token(t.token_type, t.text, t.line, t.col, t.start + 1, t.end + 1, t.comments) for t in inner]
         head = Token(tokens[0].token_type, tokens[0].text, 1, 1, 0, 0, [])
@@ -346,10 +345,6 @@ def _maintenance(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     return _opaque(toks.word(0), ctx, "a maintenance command whose effect depends on the warehouse (VACUUM can remove the history a rollback needs)")
 
 
-def _dml(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    return _unsupported_dml(toks, ctx, 0)
-
-
 _HANDLERS = {
     "GRANT": _grant,
     "REVOKE": _grant,
@@ -370,8 +365,8 @@ _HANDLERS = {
     "COPY": _copy,
     "COMMENT": _comment,
     "MERGE": _merge,
-    "UPDATE": _dml,
-    "DELETE": _dml,
+    "UPDATE": _unsupported_dml,
+    "DELETE": _unsupported_dml,
     "VACUUM": _maintenance,
     "OPTIMIZE": _maintenance,
     "REINDEX": _maintenance,

@@ -71,10 +71,6 @@ class StatementContext:
     classify_nested: Callable[[str], list[Finding]]
     nodes: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
 
-    def sql_text_from(self, start: int) -> str:
-        """The statement's text from an offset in ``source`` to its end."""
-        return self.source[start : self.end]
-
     def of(self, kind: type[exp.Expression]) -> list[exp.Expression]:
         """The statement's nodes of one indexed type (empty when there are none)."""
         return self.nodes.get(kind, [])

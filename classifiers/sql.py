@@ -1,9 +1,14 @@
 """Classify SQL text, statement by statement, in the dialect it is written in.
 
-The text is tokenized once, split into statements on ``;`` tokens (so a ``;`` inside a string
-or a comment never splits), and each statement is parsed on its own: one statement that does
-not parse is reported as ``parse_error`` without hiding what the others do. Every statement
-is walked once and the rules in ``classifiers.rules.RULES`` read that walk.
+The text is tokenized once and parsed in one call; statements are split on ``;`` tokens, so a
+``;`` inside a string or a comment never splits. When that parse fails, each statement is
+parsed on its own, so one statement that does not parse is reported as ``parse_error`` without
+hiding what the others do.
+
+How much of a tree is read depends on its tokens: a query with no token that could start a
+write is a plain read and is not walked; a statement whose only write keyword is its first
+token is judged from its root; anything else is walked once, and the rules in
+``classifiers.rules.RULES`` read that walk.
 """
 
 from __future__ import annotations
@@ -291,34 +296,30 @@ def _classify_statement(
         found = _classify_text(inner, dialect, max_hours, now, depth + 1)
         return [f for statement in found for f in statement.findings]
 
-    findings: list[Finding]
-    if shape == _PLAIN and isinstance(expression, exp.Query):
-        findings = list(read_tables(expression))
-    elif isinstance(expression, (exp.Alias, exp.Column)) and _is_start_transaction(tokens):
+    if isinstance(expression, (exp.Alias, exp.Column)) and _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
-    else:
-        findings = []
-        ctx = StatementContext(
-            dialect=_engine_name(dialect), sql=text, source=source, end=end, tokens=tokens,
-            backfill_max_hours=max_hours, now=now, classify_nested=nested,
-        )
-        try:
-            ctx.index(expression, shallow=shape == _SIMPLE)
-            for rule in _rules_for(frozenset(ctx.nodes)):
-                findings.extend(rule(expression, ctx))
-        except RecursionError:
-            findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
-        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
-            # sqlglot built a tree no rule expected: fail closed and say so.
-            findings.append(Finding(category=Category.OPAQUE, object=None, message=f"{UNEXPECTED_SHAPE}: {type(error).__name__}: {error}"))
-        if not findings and not isinstance(expression, _NEUTRAL_ROOTS):
-            findings.append(
-                Finding(
-                    category=Category.OPAQUE,
-                    object=None,
-                    message=f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge",
-                )
+    findings: list[Finding] = []
+    ctx = StatementContext(
+        dialect=_engine_name(dialect), sql=text, source=source, end=end, tokens=tokens,
+        backfill_max_hours=max_hours, now=now, classify_nested=nested,
+    )
+    try:
+        ctx.index(expression, shallow=shape == _SIMPLE)
+        for rule in _rules_for(frozenset(ctx.nodes)):
+            findings.extend(rule(expression, ctx))
+    except RecursionError:
+        findings.append(Finding(category=Category.OPAQUE, object=None, message=f"the statement {_DEEP}"))
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+        # sqlglot built a tree no rule expected: fail closed and say so.
+        findings.append(Finding(category=Category.OPAQUE, object=None, message=f"{UNEXPECTED_SHAPE}: {type(error).__name__}: {error}"))
+    if not findings and not isinstance(expression, _NEUTRAL_ROOTS):
+        findings.append(
+            Finding(
+                category=Category.OPAQUE,
+                object=None,
+                message=f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge",
             )
+        )
     categories = (findings[0].category,) if len(findings) == 1 else sort_categories({f.category for f in findings})
     return StatementClassification(index=index, sql=text, categories=categories, findings=tuple(findings))
 

@@ -41,11 +41,11 @@ RULES: tuple[Rule, ...] = (
 
 # The node types that make a rule worth running; a rule not listed runs on every statement.
 TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
-    drop_object: frozenset({exp.Drop, exp.DropPartition, exp.ReplacePartition}),
+    drop_object: frozenset({exp.Drop, exp.DropPartition}),
     truncate_table: frozenset({exp.TruncateTable}),
     delete_without_where: frozenset({exp.Delete}),
     update_without_where: frozenset({exp.Update}),
-    overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge}),
+    overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition}),
     access_change: frozenset({exp.Grant, exp.Revoke}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
     costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),

@@ -23,9 +23,9 @@ def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
     for node in ctx.of(exp.Alter):
         name = table_name(node.this)
         actions = node.args.get("actions") or []
-        kinds = [type(action).__name__ for action in actions if not _handled_elsewhere(action)]
-        if kinds or not actions:
-            what = ", ".join(dict.fromkeys(_describe(action) for action in actions if not _handled_elsewhere(action)))
+        changes = [action for action in actions if not _handled_elsewhere(action)]
+        if changes or not actions:
+            what = ", ".join(dict.fromkeys(_describe(action) for action in changes))
             found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind_of(node) or 'TABLE'} {name} changes its definition{': ' + what if what else ''}"))
     for node in ctx.of(exp.Create):
         if node.args.get("replace") and kind_of(node) != "TABLE":

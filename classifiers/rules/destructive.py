@@ -8,6 +8,7 @@ from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
 from .common import finding, kind_of, shown
+from .scope import always_true, never_true
 
 # ALTER ... DROP of these removes no stored data.
 _NON_DATA_DROPS = frozenset(
@@ -38,18 +39,16 @@ def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Findi
             if not is_data_drop_action(node):
                 continue
             owner = table_name(alter.this)
+            kind = kind_of(node) or "COLUMN"
             for column in node.args.get("tables") or [node.this]:
-                name = f"{owner}.{column.name}" if owner and column is not None else owner
-                kind = kind_of(node) or "COLUMN"
-                found.append(finding(Category.DROP, name, f"ALTER TABLE {owner} DROP {kind} {column.name if column is not None else ''} deletes its data".replace("  ", " ")))
+                column_name = column.name if column is not None else ""
+                name = f"{owner}.{column_name}" if owner and column_name else owner
+                found.append(finding(Category.DROP, name, f"ALTER TABLE {owner} DROP {kind} {column_name} deletes its data"))
             continue
         kind = kind_of(node) or "OBJECT"
         for table in node.args.get("tables") or [node.this]:
             name = table_name(table)
             found.append(finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone"))
-    for node in ctx.of(exp.ReplacePartition):
-        owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
-        found.append(finding(Category.OVERWRITE, owner, f"ALTER TABLE {owner} REPLACE PARTITION replaces the partition's rows"))
     for node in ctx.of(exp.DropPartition):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
         found.append(finding(Category.DROP, owner, f"ALTER TABLE {owner} DROP PARTITION {shown(node, ctx.dialect).removeprefix('DROP ')} deletes the partition's rows"))
@@ -76,8 +75,9 @@ def truncate_table(expression: exp.Expression, ctx: StatementContext) -> list[Fi
 def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
     """Replacing a table's data wholesale is ``overwrite``.
 
-    That is CREATE OR REPLACE TABLE, INSERT OVERWRITE, Databricks INSERT ... REPLACE WHERE, and
-    MERGE ... ON FALSE ... WHEN NOT MATCHED BY SOURCE THEN DELETE.
+    That is CREATE OR REPLACE TABLE, INSERT OVERWRITE (ALL), Databricks INSERT ... REPLACE
+    WHERE / USING, ClickHouse REPLACE PARTITION, and MERGE ... ON FALSE ... WHEN NOT MATCHED BY
+    SOURCE THEN DELETE.
 
     Example:
         >>> from classifiers import classify_sql
@@ -102,11 +102,13 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
             keys = ", ".join(key.name for key in node.args["using"])
             found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE USING ({keys}) replaces the rows of {name} sharing those keys"))
     for node in ctx.of(exp.MultitableInserts):
+        # sqlglot keeps no OVERWRITE flag on INSERT OVERWRITE ALL: its second token says it.
         if len(ctx.tokens) > 1 and ctx.tokens[1].text.upper() == "OVERWRITE":
-            for insert in node.expressions:
-                target = insert.this if isinstance(insert, exp.ConditionalInsert) else insert
-                name = table_name(target.this if isinstance(target, exp.Insert) else target)
+            for name in multitable_targets(node):
                 found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE ALL replaces the existing rows of {name}"))
+    for node in ctx.of(exp.ReplacePartition):
+        owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
+        found.append(finding(Category.OVERWRITE, owner, f"ALTER TABLE {owner} REPLACE PARTITION replaces the partition's rows"))
     for node in ctx.of(exp.Merge):
         if merge_replaces(node):
             name = table_name(node.this)
@@ -114,10 +116,17 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
     return found
 
 
+def multitable_targets(node: exp.MultitableInserts) -> list[str | None]:
+    """The tables a Snowflake INSERT ALL / INSERT FIRST writes to."""
+    names: list[str | None] = []
+    for insert in node.expressions:
+        target = insert.this if isinstance(insert, exp.ConditionalInsert) else insert
+        names.append(table_name(target.this if isinstance(target, exp.Insert) else target))
+    return names
+
+
 def merge_replaces(node: exp.Merge) -> bool:
     """Whether a MERGE deletes every target row the source lacks, unconditionally (ON FALSE)."""
-    from .scope import always_true, never_true
-
     deletes_unmatched = any(
         when.args.get("source") and isinstance(when.args.get("then"), exp.Var) and when.args["then"].name.upper() == "DELETE"
         for when in (node.args.get("whens").expressions if node.args.get("whens") else [])

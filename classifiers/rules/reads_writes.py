@@ -10,7 +10,7 @@ from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
 from .common import finding, kind_of
-from .destructive import merge_replaces
+from .destructive import merge_replaces, multitable_targets
 
 _WRITE_NODES = frozenset({exp.Delete, exp.Update, exp.Insert, exp.Merge})
 READ_ROOTS = (exp.Query, exp.Values, exp.Describe, exp.Show, exp.Pragma, exp.Export)
@@ -117,9 +117,7 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
             verb = "upserts rows into"
         found.append(finding(Category.WRITE, name, f"INSERT {verb} {name}"))
     for node in ctx.of(exp.MultitableInserts):
-        for insert in node.expressions:
-            target = insert.this if isinstance(insert, exp.ConditionalInsert) else insert
-            name = table_name(target.this if isinstance(target, exp.Insert) else target)
+        for name in multitable_targets(node):
             found.append(finding(Category.WRITE, name, f"INSERT ALL inserts rows into {name}"))
     for node in ctx.of(exp.Merge):
         if merge_replaces(node):
