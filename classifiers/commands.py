@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
-from classifiers.context import StatementContext, tokenizer_for
+from classifiers.context import WRITE_TOKENS, StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
 
 from .rules.common import finding, strip_block
@@ -28,7 +28,7 @@ _COMMAND_TOKENS = frozenset(Tokenizer.COMMANDS)
 _NEUTRAL = frozenset(
     {"SET", "RESET", "UNSET", "USE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE",
      "ABORT", "DECLARE", "DEALLOCATE", "DISCARD", "LISTEN", "UNLISTEN", "NOTIFY", "ANALYZE", "CHECKPOINT",
-     "GO", "PRINT", "LOAD", "INSTALL", "FETCH", "CLOSE", "MOVE", "COMPUTE", "REFRESH", "MSCK", "CACHE",
+     "GO", "PRINT", "INSTALL", "FETCH", "CLOSE", "MOVE", "COMPUTE", "CACHE",
      "UNCACHE", "ATTACH", "DETACH", "PREPARE", "LOCK", "UNLOCK", "FLUSH"}
 )
 _READS = frozenset({"SHOW", "DESCRIBE", "DESC", "LIST", "LS", "HELP", "SELECT", "WITH", "VALUES", "TABLE", "GET", "SUMMARIZE", "PRAGMA"})
@@ -113,20 +113,18 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
         The findings; ``opaque`` when the effect cannot be known for certain.
     """
     head = ctx.tokens[0].text.upper() if ctx.tokens else ""
-    if head in _NEUTRAL and head not in _HANDLERS:
+    if head in _NEUTRAL:
         return []
-    if head in _READS and len(ctx.tokens) <= 2:
-        return [finding(Category.READ, None, f"{head} reads metadata or data")]
     toks = _read_tokens(ctx)
-    second = toks.word(1)
     handler = _HANDLERS.get(head)
     if handler is not None:
         return handler(toks, ctx)
-    if head in _NEUTRAL:
-        return []
     if head in _READS:
-        return [finding(Category.READ, None, f"{head} reads metadata or data")] if toks.top("INTO") < 0 else _opaque(head, ctx)
-    return _opaque(f"{head} {second}".strip(), ctx)
+        if any(token.token_type in WRITE_TOKENS for token in toks.tokens[1:]):
+            # e.g. a WITH sqlglot could not model whose CTE deletes: not only a read.
+            return _opaque(head, ctx, "it reads, but also contains a keyword that writes")
+        return [finding(Category.READ, None, f"{head} reads metadata or data")]
+    return _opaque(f"{head} {toks.word(1)}".strip(), ctx)
 
 
 def _read_tokens(ctx: StatementContext) -> _Tokens:
@@ -341,6 +339,21 @@ def _merge(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     return [finding(Category.WRITE, name, f"MERGE changes rows of {name}")] + _opaque("MERGE", ctx, "its conditions could not be read")
 
 
+def _refresh(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    name = toks.object_after(1)
+    return [finding(Category.WRITE, name, f"REFRESH recomputes and rewrites the stored rows of {name}")]
+
+
+def _load(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    if toks.word(1) != "DATA":
+        return []  # DuckDB's LOAD of an extension
+    into = toks.top("INTO")
+    name = toks.object_after(into + 1) if into >= 0 else None
+    if toks.top("OVERWRITE") >= 0 or toks.top("REPLACE") >= 0:
+        return [finding(Category.OVERWRITE, name, f"LOAD DATA ... OVERWRITE replaces the rows of {name}")]
+    return [finding(Category.WRITE, name, f"LOAD DATA loads a file into {name}")]
+
+
 def _maintenance(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     return _opaque(toks.word(0), ctx, "a maintenance command whose effect depends on the warehouse (VACUUM can remove the history a rollback needs)")
 
@@ -367,6 +380,9 @@ _HANDLERS = {
     "MERGE": _merge,
     "UPDATE": _unsupported_dml,
     "DELETE": _unsupported_dml,
+    "REFRESH": _refresh,
+    "LOAD": _load,
+    "MSCK": _maintenance,
     "VACUUM": _maintenance,
     "OPTIMIZE": _maintenance,
     "REINDEX": _maintenance,

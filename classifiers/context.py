@@ -12,7 +12,7 @@ from functools import lru_cache
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.parser import Parser
-from sqlglot.tokens import Token, Tokenizer
+from sqlglot.tokens import Token, Tokenizer, TokenType
 
 from supervisor.models import Finding
 
@@ -36,12 +36,21 @@ INDEXED: tuple[type[exp.Expression], ...] = (
     exp.ExecuteSql,
     exp.Into,
     exp.Copy,
+    exp.LoadData,
     exp.Comment,
     exp.CTE,
     exp.Undrop,
     exp.ReplacePartition,
 )
 _INDEXED = frozenset(INDEXED)
+# Token types that can begin or mark a write, DDL or dynamic SQL anywhere in a statement. A
+# statement with none of them cannot change anything, whatever sqlglot made of it.
+WRITE_TOKENS = frozenset(
+    {TokenType.ALTER, TokenType.BULK_COLLECT_INTO, TokenType.COMMAND, TokenType.COMMENT, TokenType.COPY,
+     TokenType.CREATE, TokenType.DELETE, TokenType.DROP, TokenType.EXECUTE, TokenType.GRANT, TokenType.INSERT,
+     TokenType.INTO, TokenType.MERGE, TokenType.OVERWRITE, TokenType.RENAME, TokenType.REPLACE, TokenType.REVOKE,
+     TokenType.TRUNCATE, TokenType.UNDROP, TokenType.UPDATE, TokenType.EXPORT, TokenType.DESCRIBE}
+)
 
 
 @dataclass(slots=True)

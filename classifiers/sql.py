@@ -23,7 +23,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from classifiers.context import StatementContext, parser_for, tokenizer_for
+from classifiers.context import WRITE_TOKENS, StatementContext, parser_for, tokenizer_for
 from classifiers.rules import RULES, TRIGGERS, Rule
 from classifiers.rules.reads_writes import read_tables
 from supervisor.errors import ClassificationError
@@ -51,13 +51,6 @@ _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
 )
 _DEEP = "is nested too deeply to read"
-# Token types that can begin or mark a write, DDL or dynamic SQL anywhere in a statement.
-_WRITE_TOKENS = frozenset(
-    {TokenType.ALTER, TokenType.BULK_COLLECT_INTO, TokenType.COMMAND, TokenType.COMMENT, TokenType.COPY,
-     TokenType.CREATE, TokenType.DELETE, TokenType.DROP, TokenType.EXECUTE, TokenType.GRANT, TokenType.INSERT,
-     TokenType.INTO, TokenType.MERGE, TokenType.OVERWRITE, TokenType.RENAME, TokenType.REPLACE, TokenType.REVOKE,
-     TokenType.TRUNCATE, TokenType.UNDROP, TokenType.UPDATE, TokenType.EXPORT, TokenType.DESCRIBE}
-)
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
 
 
@@ -150,7 +143,9 @@ def _with_normalized(
     it as a DROP, so whatever the folded text does is added to what the raw text does.
     """
     folded = _classify_text(unicodedata.normalize("NFKC", sql), dialect, max_hours, now, 0)
-    extra = [f for statement in folded for f in statement.findings if f.category.is_risky]
+    # Only what folding adds: an accent written as a combining mark changes nothing here.
+    seen = {category for statement in statements for category in statement.categories}
+    extra = [f for statement in folded for f in statement.findings if f.category.is_risky and f.category not in seen]
     if not extra:
         return statements
     note = Finding(
@@ -188,7 +183,7 @@ def _classify_text(
     writes = [
         token.start
         for i, token in enumerate(tokens)
-        if token.token_type in _WRITE_TOKENS
+        if token.token_type in WRITE_TOKENS
         and not (token.token_type in _MODIFIERS and i and tokens[i - 1].token_type in _MODIFIED)
     ]
     results: list[StatementClassification] = []

@@ -45,13 +45,13 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     truncate_table: frozenset({exp.TruncateTable}),
     delete_without_where: frozenset({exp.Delete}),
     update_without_where: frozenset({exp.Update}),
-    overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition}),
+    overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition, exp.LoadData}),
     access_change: frozenset({exp.Grant, exp.Revoke}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
     costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),
     dynamic_sql: frozenset({exp.Execute, exp.ExecuteSql}),
     unsupported_command: frozenset({exp.Command}),
-    scoped_write: frozenset({exp.Insert, exp.MultitableInserts, exp.Merge, exp.Into, exp.Copy, exp.Create}),
+    scoped_write: frozenset({exp.Insert, exp.MultitableInserts, exp.Merge, exp.Into, exp.Copy, exp.Create, exp.LoadData}),
     routine_body: frozenset({exp.Create}),
 }
 

@@ -106,6 +106,10 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
         if len(ctx.tokens) > 1 and ctx.tokens[1].text.upper() == "OVERWRITE":
             for name in multitable_targets(node):
                 found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE ALL replaces the existing rows of {name}"))
+    for node in ctx.of(exp.LoadData):
+        if node.args.get("overwrite"):
+            name = table_name(node.this)
+            found.append(finding(Category.OVERWRITE, name, f"LOAD DATA ... OVERWRITE INTO TABLE replaces the rows of {name}"))
     for node in ctx.of(exp.ReplacePartition):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
         found.append(finding(Category.OVERWRITE, owner, f"ALTER TABLE {owner} REPLACE PARTITION replaces the partition's rows"))

@@ -133,6 +133,10 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
             found.append(finding(Category.WRITE, name, f"COPY loads files into {name}"))
         else:
             found.append(finding(Category.READ, name, f"COPY exports {name or 'a query'} to files outside the database"))
+    for node in ctx.of(exp.LoadData):
+        if not node.args.get("overwrite"):
+            name = table_name(node.this)
+            found.append(finding(Category.WRITE, name, f"LOAD DATA loads files into {name}"))
     for node in ctx.of(exp.Create):
         if node.args.get("replace"):
             continue  # overwrite_table or schema_change reports these

@@ -363,3 +363,33 @@ def test_explain_is_read_and_does_not_execute_but_explain_analyze_does(seeded_du
     # EXPLAIN ANALYZE runs the statement: the rows really are gone, and the classifier says so.
     assert after_analyze["main.orders"] == []
     assert analyze.categories == (Category.UNSCOPED_DELETE,), _explain(analyze)
+
+
+def test_an_accent_as_a_combining_mark_adds_no_opaque_note() -> None:
+    result = classify_sql("DROP TABLE cafe\u0301", dialect="postgres")
+    assert result.categories == (Category.DROP,)
+    assert len(result.statements[0].findings) == 1
+
+
+def test_a_command_that_reads_but_hides_a_write_is_not_a_read() -> None:
+    """sqlglot's Command fallback for a read keyword: a write token inside makes it opaque."""
+    from sqlglot import exp
+
+    from classifiers.commands import recognize_command
+    from classifiers.context import StatementContext, tokenizer_for
+
+    sql = "WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d"
+    tokens = tokenizer_for("postgres").tokenize(sql)
+    ctx = StatementContext(
+        dialect="postgres", sql=sql, source=sql, end=len(sql), tokens=tokens,
+        backfill_max_hours=24, now=None, classify_nested=lambda text: [],
+    )
+    ctx.index(exp.Command(this="WITH"))
+    assert [f.category for f in recognize_command(ctx)] == [Category.OPAQUE]
+
+
+def test_loading_a_duckdb_extension_changes_no_data() -> None:
+    # Not in the fixture file: the read-only DuckDB check would try to fetch the extension.
+    result = classify_sql("LOAD httpfs; SELECT 1", dialect="duckdb")
+    assert result.statements[0].categories == ()
+    assert result.action_type == "sql.read"
