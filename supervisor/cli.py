@@ -11,9 +11,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from supervisor.errors import SupervisorError, UsageError
+from supervisor.models import Outcome
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -62,12 +63,119 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument(
         "--backfill-max-hours",
         type=float,
-        default=24.0,
-        help="a write whose time filter spans more than this is a costly backfill (default 24)",
+        default=None,
+        help="a write whose time filter spans more than this is a costly backfill (default: escalations.backfill_max_hours of the ladder, else 24)",
     )
     classify.add_argument("--json", action="store_true", help="print JSON in the documented shape")
     classify.set_defaults(handler=_classify)
+    _add_decision_commands(commands)
     return parser
+
+
+def _add_decision_commands(commands: Any) -> None:
+    from supervisor import handlers
+
+    for name, handler, summary in (
+        ("check", handlers.check, "the decision for a proposal; records nothing (exit 0 may run, 3 needs approval, 4 denied)"),
+        ("propose", handlers.propose, "record a proposal and its decision; prints its id (exit codes as check)"),
+    ):
+        command = commands.add_parser(name, help=summary, description=summary)
+        _proposal_options(command)
+        _json(command)
+        command.set_defaults(handler=handler)
+
+    queue = commands.add_parser("queue", help="proposals awaiting a human", description="Proposals awaiting a human, oldest first.")
+    _json(queue)
+    queue.set_defaults(handler=handlers.queue)
+
+    show = commands.add_parser("show", help="the approval packet of a proposal", description="What, why, blast radius, rollback, confidence, reasons.")
+    show.add_argument("id", help="the proposal id")
+    _json(show)
+    show.set_defaults(handler=handlers.show)
+
+    approve = commands.add_parser("approve", help="approve a proposal", description="Approve a proposal awaiting a human.")
+    approve.add_argument("id", help="the proposal id")
+    approve.add_argument("--by", required=True, help="who approves (a member of the routed group)")
+    approve.add_argument("--reason", help="why")
+    _json(approve)
+    approve.set_defaults(handler=handlers.approve)
+
+    reject = commands.add_parser("reject", help="reject a proposal", description="Reject a proposal awaiting a human.")
+    reject.add_argument("id", help="the proposal id")
+    reject.add_argument("--by", required=True, help="who rejects (a member of the routed group)")
+    reject.add_argument("--reason", required=True, help="why")
+    _json(reject)
+    reject.set_defaults(handler=handlers.reject)
+
+    outcome = commands.add_parser("outcome", help="record what happened when a proposal ran", description="Record the outcome of an executed proposal.")
+    outcome.add_argument("id", help="the proposal id")
+    outcome.add_argument("result", choices=[o.value for o in Outcome], help="what happened")
+    outcome.add_argument("--note", help="details")
+    outcome.add_argument("--by", help="who reports it")
+    _json(outcome)
+    outcome.set_defaults(handler=handlers.outcome)
+
+    ladder = commands.add_parser("ladder", help="each action type: level, ceiling, outcomes, promotion", description="The trust ladder's state.")
+    _json(ladder)
+    ladder.set_defaults(handler=handlers.ladder, ladder_command=None)
+    changes = ladder.add_subparsers(dest="ladder_command", metavar="{promote,demote}", parser_class=_Parser)
+    promote = changes.add_parser("promote", help="sign off a due promotion", description="Sign off a due promotion.")
+    promote.add_argument("action_type", help="e.g. sql.write")
+    promote.add_argument("--by", required=True, help="a platform approver")
+    _json(promote)
+    demote = changes.add_parser("demote", help="drop an action type one level", description="Drop an action type one level.")
+    demote.add_argument("action_type", help="e.g. sql.write")
+    demote.add_argument("--by", required=True, help="a platform approver")
+    demote.add_argument("--reason", required=True, help="why")
+    _json(demote)
+
+    audit = commands.add_parser("audit", help="verify or export the audit trail", description="The tamper-evident audit trail.")
+    actions = audit.add_subparsers(dest="audit_command", metavar="{verify,export}", parser_class=_Parser)
+    actions.required = True
+    verify = actions.add_parser("verify", help="recompute the chain; exit 1 names the first bad entry")
+    _json(verify)
+    export = actions.add_parser("export", help="write every entry as JSON lines")
+    export.add_argument("--output", "-o", help="file to write (default standard output)")
+    audit.set_defaults(handler=handlers.audit)
+
+    tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
+    _json(tick)
+    tick.set_defaults(handler=handlers.tick)
+
+
+def _proposal_options(command: argparse.ArgumentParser) -> None:
+    source = command.add_argument_group("what to run (exactly one)")
+    source.add_argument("--sql", help="the SQL text")
+    source.add_argument("--sql-file", help="a file with the SQL, or - for standard input")
+    source.add_argument("--action", help="a pipeline action, e.g. retry_task")
+    source.add_argument("--param", dest="params", action="append", metavar="KEY=VALUE", help="a pipeline action parameter (repeat)")
+    command.add_argument(
+        "--dialect",
+        default=os.environ.get("TRUSTLADDER_DIALECT", DEFAULT_DIALECT),
+        help=f"sqlglot dialect of the SQL (default {DEFAULT_DIALECT}, env TRUSTLADDER_DIALECT)",
+    )
+    command.add_argument("--agent", help="the proposing agent")
+    command.add_argument("--confidence", type=_confidence, help="the agent's confidence, 0..1")
+    command.add_argument("--reason", help="the agent's diagnosis")
+    command.add_argument("--team", help="the team the agent acts for")
+    command.add_argument("--target", help="the asset, job or table it touches")
+    command.add_argument("--rollback", help="how to undo it")
+    command.add_argument("--cost-usd", type=float, help="estimated cost in USD (checked against escalations.cost_ceiling_usd)")
+    command.add_argument("--context", action="append", metavar="KEY=VALUE", help="free-form context (repeat)")
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _json(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--json", action="store_true", help="print JSON in the documented shape")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,9 +220,10 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
 
     logging.getLogger("sqlglot").setLevel(logging.CRITICAL)  # we report unsupported syntax ourselves
     dialect = check_dialect(args.dialect)
-    if args.backfill_max_hours <= 0:
-        raise UsageError(f"--backfill-max-hours must be positive, got {args.backfill_max_hours:g}")
-    result = classify_sql(_read_sql(args), dialect=dialect, backfill_max_hours=args.backfill_max_hours)
+    hours = args.backfill_max_hours if args.backfill_max_hours is not None else _ladder_backfill_hours(args.ladder)
+    if hours <= 0:
+        raise UsageError(f"--backfill-max-hours must be positive, got {hours:g}")
+    result = classify_sql(_read_sql(args), dialect=dialect, backfill_max_hours=hours)
     if args.json:
         json.dump(result.model_dump(mode="json"), out, indent=2)
         out.write("\n")
@@ -123,6 +232,15 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
 
         out.write(render_classification(result))
     return EXIT_OK
+
+
+def _ladder_backfill_hours(path: str) -> float:
+    """The ladder's backfill limit; 24 when the default ladder file is absent (classify needs no ladder)."""
+    from supervisor.trust_ladder import load_ladder
+
+    if path == DEFAULT_LADDER and not os.path.exists(path):
+        return 24.0
+    return load_ladder(path).escalations.backfill_max_hours
 
 
 if __name__ == "__main__":

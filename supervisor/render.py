@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from supervisor.models import SqlClassification
+import json
+from typing import TYPE_CHECKING, Any
+
+from supervisor.models import Decision, PolicyDecision, SqlClassification
+
+if TYPE_CHECKING:  # the classify path must not import the ledger (and with it DuckDB)
+    from supervisor.approvals import ApprovalRequest
+    from supervisor.ledger import StoredProposal
+    from supervisor.promotion import LadderStatus
 
 _SQL_WIDTH = 100
 
@@ -42,3 +50,161 @@ def render_classification(result: SqlClassification) -> str:
 def _one_line(sql: str) -> str:
     text = " ".join(sql.split())
     return text if len(text) <= _SQL_WIDTH else text[: _SQL_WIDTH - 3] + "..."
+
+
+def render_decision(decision: PolicyDecision, *, proposal_id: str | None = None) -> str:
+    """The decision and its reasons, one per line.
+
+    Args:
+        decision: a decision.
+        proposal_id: the recorded proposal, when there is one.
+
+    Returns:
+        Text ending in a newline.
+    """
+    head = f"{decision.decision.value}: {decision.action_type} at level {decision.level}"
+    if decision.decision is not decision.ladder_decision:
+        head += f" (the ladder says {decision.ladder_decision.value})"
+    lines = [head]
+    width = max((len(reason.code) for reason in decision.reasons), default=0)
+    lines += [f"  {reason.code.ljust(width)}  {reason.message}" for reason in decision.reasons]
+    if proposal_id and decision.decision is Decision.REQUIRE_APPROVAL:
+        lines.append(f"review with: trustladder show {proposal_id}; approve with: trustladder approve {proposal_id} --by NAME")
+    return "\n".join(lines) + "\n"
+
+
+def queue_json(pending: list[tuple[StoredProposal, ApprovalRequest]]) -> dict[str, Any]:
+    """The contract's ``queue --json`` shape, plus the routed group and approvals so far."""
+    return {
+        "proposals": [
+            {
+                "proposal_id": stored.proposal_id,
+                "action_type": stored.assessment.action_type,
+                "agent": stored.proposal.agent,
+                "level": stored.decision.level,
+                "reasons": [reason.model_dump() for reason in stored.decision.reasons],
+                "created_at": stored.created_at.isoformat(),
+                "expires_at": request.expires_at.isoformat(),
+                "group": request.group,
+                "approvals": sum(1 for vote in request.votes if vote.verdict == "approve"),
+                "required": request.required,
+                "summary": stored.assessment.summary,
+            }
+            for stored, request in pending
+        ]
+    }
+
+
+def render_queue(pending: list[tuple[StoredProposal, ApprovalRequest]]) -> str:
+    """One line per proposal awaiting a human."""
+    if not pending:
+        return "nothing awaits approval\n"
+    rows = [
+        (
+            stored.proposal_id,
+            stored.assessment.action_type,
+            stored.proposal.agent or "-",
+            f"{request.expires_at:%Y-%m-%d %H:%M}",
+            request.group or "-",
+            stored.decision.reasons[0].message if stored.decision.reasons else "",
+        )
+        for stored, request in pending
+    ]
+    return _table(("id", "action type", "agent", "expires (UTC)", "group", "why"), rows)
+
+
+def packet(stored: StoredProposal, request: ApprovalRequest | None, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The approval packet: what, why, blast radius, rollback, confidence, reasons, status."""
+    proposal, assessment, decision = stored.proposal, stored.assessment, stored.decision
+    what: dict[str, Any] = {"summary": assessment.summary, "action_type": assessment.action_type}
+    if proposal.sql is not None:
+        what.update(sql=proposal.sql, dialect=proposal.dialect, categories=[c.value for c in assessment.categories])
+    else:
+        what.update(action=proposal.action, params=proposal.params)
+    return {
+        "proposal_id": stored.proposal_id,
+        "status": request.state.value if request else decision.decision.value,
+        "created_at": stored.created_at.isoformat(),
+        "agent": proposal.agent,
+        "team": proposal.team,
+        "what": what,
+        "why": proposal.reason,
+        "blast_radius": {
+            "changes": list(assessment.objects),
+            "reads": list(assessment.reads),
+            "target": proposal.target,
+            "destructive": assessment.destructive,
+            "span_hours": assessment.span_hours,
+            "estimated_cost_usd": proposal.context.get("estimated_cost_usd"),
+        },
+        "rollback": proposal.rollback,
+        "confidence": proposal.confidence,
+        "decision": decision.decision.value,
+        "level": decision.level,
+        "reasons": [reason.model_dump() for reason in decision.reasons],
+        "approval": request.model_dump(mode="json") if request else None,
+        "outcomes": [{**row, "recorded_at": str(row["recorded_at"])} for row in outcomes],
+        "policy_version": decision.policy_version,
+        "proposal_hash": decision.proposal_hash,
+    }
+
+
+def render_packet(body: dict[str, Any]) -> str:
+    """The approval packet as a reviewer reads it."""
+    what, radius = body["what"], body["blast_radius"]
+    confidence = "not given" if body["confidence"] is None else f"{body['confidence']:g}"
+    lines = [
+        f"proposal {body['proposal_id']}  [{body['status']}]  {what['action_type']} at level {body['level']}",
+        f"agent:      {body['agent'] or '-'} (team {body['team'] or '-'}), confidence {confidence}",
+        f"what:       {what['summary']}",
+    ]
+    if "sql" in what:
+        lines += ["", *(f"    {line}" for line in what["sql"].strip().splitlines()), ""]
+    else:
+        lines.append(f"params:     {json.dumps(what['params'], sort_keys=True)}")
+    lines += [
+        f"why:        {body['why'] or '(no diagnosis given)'}",
+        f"changes:    {', '.join(radius['changes']) or '-'}" + ("  (destructive)" if radius["destructive"] else ""),
+        f"reads:      {', '.join(radius['reads']) or '-'}",
+        f"rollback:   {body['rollback'] or '(no rollback plan given)'}",
+        f"decision:   {body['decision']}",
+    ]
+    lines += [f"  - {reason['code']}: {reason['message']}" for reason in body["reasons"]]
+    approval = body["approval"]
+    if approval:
+        votes = ", ".join(f"{v['voter']} {v['verdict']}" for v in approval["votes"]) or "none yet"
+        lines.append(f"approval:   {approval['state']}, group {approval['group']}, needs {approval['required']}, votes: {votes}, expires {approval['expires_at']}")
+    for row in body["outcomes"]:
+        lines.append(f"outcome:    {row['outcome']} at {row['recorded_at']}" + (f" ({row['note']})" if row["note"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def render_request(request: ApprovalRequest) -> str:
+    """Where an approval request stands after a vote."""
+    approvals = [vote.voter for vote in request.votes if vote.verdict == "approve"]
+    text = f"{request.state.value}: {request.proposal_id} ({len(approvals)} of {request.required} approvals"
+    return text + (f": {', '.join(approvals)})" if approvals else ")")
+
+
+def render_ladder(rows: list[LadderStatus]) -> str:
+    """One line per action type."""
+    table = [
+        (
+            row.action_type,
+            str(row.level),
+            str(row.ceiling),
+            f"{row.successes}/{row.failures}/{row.incidents}/{row.rolled_back}",
+            str(row.outcomes_at_level),
+            "due" + (" (sign off: trustladder ladder promote)" if row.sign_off else "") if row.promotion_due else (row.blockers[0] if row.blockers else "-"),
+        )
+        for row in rows
+    ]
+    return _table(("action type", "level", "ceiling", "ok/fail/inc/rb", "at level", "promotion"), table)
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers) - 1)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)) + "  " + headers[-1]]
+    lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(headers[-1]))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1] for row in rows]
+    return "\n".join(lines) + "\n"

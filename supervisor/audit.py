@@ -1,0 +1,137 @@
+"""The append-only audit trail: every event chained to the previous one by sha256.
+
+Each entry's hash covers its sequence number, time, actor, event, subject, policy version,
+payload and the previous entry's hash, so editing, deleting or reordering any row breaks the
+chain from that row on. ``verify`` recomputes the chain and names the first bad entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+from pydantic import Field
+
+from supervisor.models import Model
+
+GENESIS = "0" * 64
+_BATCH = 10_000
+
+
+class AuditEntry(Model):
+    """One link of the chain."""
+
+    schema_version: int = Field(default=1, description="Version of this record's shape.")
+    seq: int = Field(description="1-based position in the chain.")
+    at: datetime = Field(description="When it happened (UTC).")
+    actor: str | None = Field(description="Who did it: a person, an agent, or trustladder itself.")
+    event: str = Field(description="What happened, e.g. proposal.created, approval.approved.")
+    subject: str | None = Field(description="What it happened to: a proposal id or an action type.")
+    policy_version: str | None = Field(description="The ladder in force.")
+    payload: str = Field(description="The event's details as canonical JSON.")
+    prev_hash: str = Field(description="The previous entry's hash.")
+    hash: str = Field(description="sha256 over this entry and prev_hash.")
+
+
+class AuditReport(Model):
+    """The result of ``trustladder audit verify``."""
+
+    ok: bool = Field(description="Whether the whole chain recomputes.")
+    entries: int = Field(description="Entries checked.")
+    first_bad_seq: int | None = Field(default=None, description="The first entry that does not match.")
+    problem: str | None = Field(default=None, description="What is wrong with it.")
+
+
+def append(
+    db: duckdb.DuckDBPyConnection,
+    *,
+    event: str,
+    actor: str | None,
+    subject: str | None,
+    payload: dict[str, Any],
+    policy_version: str | None,
+    at: datetime,
+) -> AuditEntry:
+    """Append an event inside the caller's transaction.
+
+    Args:
+        db: a connection inside a ledger transaction.
+        event: what happened.
+        actor: who did it.
+        subject: what it happened to.
+        payload: the details (JSON-serialisable).
+        policy_version: the ladder in force.
+        at: when (timezone-aware).
+
+    Returns:
+        The entry as written.
+    """
+    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = at.astimezone(timezone.utc)
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    digest = entry_hash(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev)
+    db.execute(
+        "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, at.replace(tzinfo=None), actor, event, subject, policy_version, body, prev, digest],
+    )
+    return AuditEntry(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev, hash=digest)
+
+
+def entry_hash(
+    *, seq: int, at: datetime, actor: str | None, event: str, subject: str | None, policy_version: str | None, payload: str, prev_hash: str
+) -> str:
+    """The sha256 an entry must carry.
+
+    Returns:
+        A hex digest.
+    """
+    fields = [seq, at.astimezone(timezone.utc).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload, prev_hash]
+    return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
+
+
+def entries(db: duckdb.DuckDBPyConnection) -> Iterator[AuditEntry]:
+    """Every entry in chain order, read in batches."""
+    cursor = db.execute("SELECT seq, logged_at, actor, event, subject, policy_version, payload, prev_hash, hash FROM audit ORDER BY seq")
+    while batch := cursor.fetchmany(_BATCH):
+        for seq, at, actor, event, subject, version, payload, prev, digest in batch:
+            yield AuditEntry(
+                seq=seq,
+                at=at.replace(tzinfo=timezone.utc),
+                actor=actor,
+                event=event,
+                subject=subject,
+                policy_version=version,
+                payload=payload,
+                prev_hash=prev,
+                hash=digest,
+            )
+
+
+def verify(db: duckdb.DuckDBPyConnection) -> AuditReport:
+    """Recompute the chain.
+
+    Args:
+        db: a connection inside a ledger transaction.
+
+    Returns:
+        ``ok`` with the count, or the first entry that was edited, removed or reordered.
+    """
+    prev, expected_seq, count = GENESIS, 1, 0
+    for entry in entries(db):
+        count += 1
+        problem = None
+        if entry.seq != expected_seq:
+            problem = f"expected entry {expected_seq} but found {entry.seq}: entries were removed or reordered"
+        elif entry.prev_hash != prev:
+            problem = "its prev_hash does not match the previous entry's hash: an earlier entry was replaced"
+        elif entry.hash != entry_hash(**entry.model_dump(exclude={"schema_version", "hash"})):
+            problem = f"its contents do not match its hash: the {entry.event} entry was edited"
+        if problem:
+            return AuditReport(ok=False, entries=count, first_bad_seq=entry.seq if entry.seq == expected_seq else expected_seq, problem=problem)
+        prev, expected_seq = entry.hash, expected_seq + 1
+    return AuditReport(ok=True, entries=count)

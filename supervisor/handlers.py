@@ -1,0 +1,235 @@
+"""What each ``trustladder`` command does: parse its options into models, call the facade, print.
+
+Exit codes of ``check`` and ``propose``: 0 may run now (allow or notify), 3 needs approval,
+4 denied. ``audit verify`` exits 1 when the chain is broken. Bad input raises a
+``SupervisorError``, which the CLI prints on one line with exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from supervisor.errors import UsageError
+from supervisor.models import Decision, Outcome, PolicyDecision, Proposal
+
+EXIT_OK = 0
+EXIT_BROKEN = 1
+EXIT_NEEDS_APPROVAL = 3
+EXIT_DENIED = 4
+DECISION_EXIT = {
+    Decision.ALLOW: EXIT_OK,
+    Decision.NOTIFY: EXIT_OK,
+    Decision.REQUIRE_APPROVAL: EXIT_NEEDS_APPROVAL,
+    Decision.DENY: EXIT_DENIED,
+}
+
+
+def now() -> datetime:
+    """The CLI is an edge: it reads the clock once per command and passes it in."""
+    return datetime.now(timezone.utc)
+
+
+def supervisor_for(args: argparse.Namespace) -> Any:
+    """The facade for the --ladder and --ledger options."""
+    from supervisor.service import Supervisor
+
+    return Supervisor.from_paths(ladder=args.ladder, ledger=args.ledger)
+
+
+def emit(out: TextIO, args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    """JSON with --json, else the text."""
+    if getattr(args, "json", False):
+        json.dump(payload, out, indent=2, default=str)
+        out.write("\n")
+    else:
+        out.write(text if text.endswith("\n") else text + "\n")
+
+
+def proposal_from(args: argparse.Namespace) -> Proposal:
+    """Build a proposal from the proposal options."""
+    from pydantic import ValidationError
+
+    from classifiers import check_dialect
+
+    sources = [name for name in ("sql", "sql_file", "action") if getattr(args, name) is not None]
+    if len(sources) != 1:
+        raise UsageError("give exactly one of --sql TEXT, --sql-file FILE or --action NAME")
+    if args.params and args.action is None:
+        raise UsageError("--param only goes with --action NAME")
+    sql = _read_text(args.sql_file) if args.sql_file is not None else args.sql
+    if sql is not None and not sql.strip():
+        raise UsageError("the SQL is empty; pass the statement to check with --sql TEXT or --sql-file FILE")
+    context = dict(_pairs(args.context, "--context"))
+    if args.cost_usd is not None:
+        context["estimated_cost_usd"] = args.cost_usd
+    try:
+        return Proposal(
+            sql=sql,
+            dialect=check_dialect(args.dialect) if sql is not None else None,
+            action=args.action,
+            params=dict(_pairs(args.params, "--param")),
+            agent=args.agent,
+            reason=args.reason,
+            confidence=args.confidence,
+            team=args.team,
+            target=args.target,
+            rollback=args.rollback,
+            context=context,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise UsageError(f"--{'-'.join(str(p) for p in first['loc']) or 'proposal'}: {first['msg']}") from None
+
+
+def _pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{option} {item!r} is not KEY=VALUE; write it as {option} name=value")
+        pairs.append((key.strip(), value))
+    return pairs
+
+
+def _read_text(path: str) -> str:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}; pass an existing --sql-file, or --sql TEXT") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory; pass a SQL file to --sql-file") from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}; check the path and its permissions") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path} is not UTF-8 (byte {error.start}); save it as UTF-8") from None
+
+
+def decision_json(decision: PolicyDecision, proposal_id: str | None = None) -> dict[str, Any]:
+    """The contract's ``check --json`` / ``propose --json`` shape."""
+    body = decision.model_dump(mode="json")
+    return {"proposal_id": proposal_id, **body} if proposal_id else body
+
+
+def check(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder check``: the decision, recording nothing."""
+    from supervisor.render import render_decision
+
+    decision = supervisor_for(args).check(proposal_from(args), now=now())
+    emit(out, args, decision_json(decision), render_decision(decision))
+    return DECISION_EXIT[decision.decision]
+
+
+def propose(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder propose``: record the proposal and its decision; print its id."""
+    from supervisor.render import render_decision
+
+    recorded = supervisor_for(args).propose(proposal_from(args), now=now())
+    if args.json:
+        emit(out, args, decision_json(recorded.decision, recorded.proposal_id), "")
+    else:
+        # the id alone on stdout, so `id=$(trustladder propose ...)` works; the decision is for the human
+        out.write(recorded.proposal_id + "\n")
+        sys.stderr.write(render_decision(recorded.decision, proposal_id=recorded.proposal_id))
+    return DECISION_EXIT[recorded.decision.decision]
+
+
+def queue(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder queue``: proposals awaiting a human."""
+    from supervisor.render import queue_json, render_queue
+
+    pending = supervisor_for(args).queue()
+    emit(out, args, queue_json(pending), render_queue(pending))
+    return EXIT_OK
+
+
+def show(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder show ID``: the approval packet."""
+    from supervisor.render import packet, render_packet
+
+    stored, request, outcomes = supervisor_for(args).get(args.id)
+    body = packet(stored, request, outcomes)
+    emit(out, args, body, render_packet(body))
+    return EXIT_OK
+
+
+def approve(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder approve ID --by WHO``."""
+    from supervisor.render import render_request
+
+    request = supervisor_for(args).approve(args.id, by=args.by, reason=args.reason, now=now())
+    emit(out, args, request.model_dump(mode="json"), render_request(request))
+    return EXIT_OK
+
+
+def reject(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder reject ID --by WHO --reason TEXT``."""
+    from supervisor.render import render_request
+
+    request = supervisor_for(args).reject(args.id, by=args.by, reason=args.reason, now=now())
+    emit(out, args, request.model_dump(mode="json"), render_request(request))
+    return EXIT_OK
+
+
+def outcome(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder outcome ID RESULT``."""
+    record = supervisor_for(args).record_outcome(args.id, Outcome(args.result), note=args.note, by=args.by, now=now())
+    text = f"recorded {record.outcome.value} for {record.proposal_id} ({record.action_type} at level {record.level})"
+    if record.level_change is not None:
+        change = record.level_change
+        text += f"\n{change.action_type}: level {change.from_level} -> {change.to_level} ({change.reason}: {change.message})"
+    emit(out, args, record.model_dump(mode="json"), text)
+    return EXIT_OK
+
+
+def ladder(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder ladder`` and its ``promote`` / ``demote`` sign-offs."""
+    from supervisor.render import render_ladder
+
+    supervisor = supervisor_for(args)
+    if args.ladder_command == "promote":
+        change = supervisor.promote(args.action_type, by=args.by, now=now())
+    elif args.ladder_command == "demote":
+        change = supervisor.demote(args.action_type, by=args.by, reason=args.reason, now=now())
+    else:
+        rows = supervisor.ladder_status(now=now())
+        emit(out, args, {"action_types": [row.model_dump(mode="json") for row in rows]}, render_ladder(rows))
+        return EXIT_OK
+    emit(out, args, change.model_dump(mode="json"), f"{change.action_type}: level {change.from_level} -> {change.to_level} ({change.message})")
+    return EXIT_OK
+
+
+def audit(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder audit verify`` / ``audit export``."""
+    supervisor = supervisor_for(args)
+    if args.audit_command == "export":
+        target = open(args.output, "w", encoding="utf-8") if args.output not in (None, "-") else out
+        try:
+            for entry in supervisor.audit_entries():
+                target.write(entry.model_dump_json() + "\n")
+        finally:
+            if target is not out:
+                target.close()
+        return EXIT_OK
+    report = supervisor.verify_audit()
+    if report.ok:
+        text = f"audit chain ok: {report.entries} entries"
+    else:
+        text = f"audit chain broken at entry {report.first_bad_seq}: {report.problem}"
+    emit(out, args, report.model_dump(mode="json"), text)
+    return EXIT_OK if report.ok else EXIT_BROKEN
+
+
+def tick(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder tick``: escalate or expire timed-out approval requests."""
+    report = supervisor_for(args).tick(now=now())
+    lines = [f"escalated {r.proposal_id} to {r.group}" for r in report.escalated]
+    lines += [f"expired {r.proposal_id}: {r.note}" for r in report.expired]
+    emit(out, args, report.model_dump(mode="json"), "\n".join(lines) or "nothing timed out")
+    return EXIT_OK

@@ -1,0 +1,289 @@
+"""The outcome ledger: proposals, decisions, approvals, executions, outcomes and level changes.
+
+Every function takes a connection inside a ``Store.transaction()`` and does one thing; the
+facade in ``supervisor.service`` strings them together so that an operation and its audit
+entry commit together or not at all. Times are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+from pydantic import Field
+
+from supervisor.approvals import ApprovalRequest, ApprovalState, Vote
+from supervisor.models import Assessment, Model, Outcome, PolicyDecision, Proposal
+from supervisor.promotion import Evidence, LevelChange
+from supervisor.store import rows
+
+
+class StoredProposal(Model):
+    """A proposal as the ledger holds it, with its latest decision."""
+
+    schema_version: int = Field(default=1, description="Version of this record's shape.")
+    proposal_id: str = Field(description="The proposal's id.")
+    created_at: datetime = Field(description="When it was proposed.")
+    proposal: Proposal = Field(description="What the agent proposed.")
+    assessment: Assessment = Field(description="What the classifiers found, kept so it can be re-decided without re-parsing.")
+    decision: PolicyDecision = Field(description="The latest decision.")
+
+
+def utc(value: datetime) -> datetime:
+    """A stored naive-UTC time as a timezone-aware one."""
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _next_seq(db: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = db.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {table}").fetchone()
+    return int(row[0]) if row else 1
+
+
+def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal: Proposal, assessment: Assessment, decision: PolicyDecision, now: datetime) -> None:
+    """Record a proposal and its first decision."""
+    db.execute(
+        "INSERT INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            proposal_id,
+            _naive(now),
+            proposal.agent,
+            proposal.team,
+            assessment.action_type,
+            decision.proposal_hash,
+            proposal.model_dump_json(),
+            assessment.model_dump_json(),
+        ],
+    )
+    insert_decision(db, proposal_id=proposal_id, decision=decision, now=now)
+
+
+def insert_decision(db: duckdb.DuckDBPyConnection, *, proposal_id: str, decision: PolicyDecision, now: datetime) -> None:
+    """Record a (re-)decision of a proposal."""
+    db.execute(
+        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            _next_seq(db, "decisions"),
+            proposal_id,
+            _naive(now),
+            decision.decision.value,
+            decision.ladder_decision.value,
+            decision.level,
+            decision.policy_version,
+            decision.model_dump_json(),
+        ],
+    )
+
+
+def get_proposal(db: duckdb.DuckDBPyConnection, proposal_id: str) -> StoredProposal | None:
+    """A proposal with its latest decision, or None."""
+    found = rows(
+        db,
+        """SELECT p.id, p.created_at, p.proposal, p.assessment, d.body
+           FROM proposals p JOIN decisions d ON d.proposal_id = p.id
+           WHERE p.id = ? ORDER BY d.seq DESC LIMIT 1""",
+        [proposal_id],
+    )
+    return _stored(found[0]) if found else None
+
+
+def _stored(row: dict[str, Any]) -> StoredProposal:
+    return StoredProposal(
+        proposal_id=row["id"],
+        created_at=utc(row["created_at"]),
+        proposal=Proposal.model_validate_json(row["proposal"]),
+        assessment=Assessment.model_validate_json(row["assessment"]),
+        decision=PolicyDecision.model_validate_json(row["body"]),
+    )
+
+
+def proposals_since(db: duckdb.DuckDBPyConnection, since: datetime | None) -> list[StoredProposal]:
+    """Every stored proposal (optionally from a date on), oldest first, with its first decision."""
+    found = rows(
+        db,
+        """SELECT p.id, p.created_at, p.proposal, p.assessment, d.body
+           FROM proposals p JOIN decisions d ON d.proposal_id = p.id
+           WHERE p.created_at >= ?
+           QUALIFY row_number() OVER (PARTITION BY p.id ORDER BY d.seq) = 1
+           ORDER BY p.created_at, p.id""",
+        [_naive(since) if since else datetime(1970, 1, 1)],
+    )
+    return [_stored(row) for row in found]
+
+
+def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
+    """Insert or update an approval request, and append a vote if one was cast."""
+    db.execute("DELETE FROM approvals WHERE proposal_id = ?", [request.proposal_id])
+    db.execute(
+        "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            request.proposal_id,
+            request.state.value,
+            request.group,
+            request.required,
+            request.destructive,
+            request.proposal_hash,
+            request.policy_version,
+            _naive(request.created_at),
+            _naive(request.expires_at),
+            request.escalations,
+            _naive(request.resolved_at) if request.resolved_at else None,
+            request.resolved_by,
+            request.note,
+        ],
+    )
+    if new_vote is not None:
+        db.execute(
+            "INSERT INTO votes VALUES (?, ?, ?, ?, ?)",
+            [request.proposal_id, new_vote.voter, new_vote.verdict, new_vote.reason, _naive(new_vote.at)],
+        )
+
+
+def get_approval(db: duckdb.DuckDBPyConnection, proposal_id: str) -> ApprovalRequest | None:
+    """The approval request of a proposal, with its votes, or None."""
+    found = rows(db, "SELECT * FROM approvals WHERE proposal_id = ?", [proposal_id])
+    return _approval(db, found[0]) if found else None
+
+
+def approvals_in_state(db: duckdb.DuckDBPyConnection, state: ApprovalState) -> list[ApprovalRequest]:
+    """Every request in a state, oldest first."""
+    return [_approval(db, row) for row in rows(db, "SELECT * FROM approvals WHERE state = ? ORDER BY created_at, proposal_id", [state.value])]
+
+
+def _approval(db: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> ApprovalRequest:
+    votes = rows(db, "SELECT voter, verdict, reason, voted_at AS at FROM votes WHERE proposal_id = ? ORDER BY voted_at", [row["proposal_id"]])
+    return ApprovalRequest(
+        proposal_id=row["proposal_id"],
+        state=ApprovalState(row["state"]),
+        group=row["route_group"],
+        required=row["required"],
+        destructive=row["destructive"],
+        proposal_hash=row["proposal_hash"],
+        policy_version=row["policy_version"],
+        created_at=utc(row["created_at"]),
+        expires_at=utc(row["expires_at"]),
+        escalations=row["escalations"],
+        resolved_at=utc(row["resolved_at"]) if row["resolved_at"] else None,
+        resolved_by=row["resolved_by"],
+        note=row["note"],
+        votes=tuple(Vote(voter=v["voter"], verdict=v["verdict"], reason=v["reason"], at=utc(v["at"])) for v in votes),
+    )
+
+
+def insert_execution(db: duckdb.DuckDBPyConnection, *, proposal_id: str, actor: str | None, decision: PolicyDecision, now: datetime) -> int:
+    """Record that a proposal was cleared to run; returns the execution's sequence number."""
+    seq = _next_seq(db, "executions")
+    db.execute(
+        "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [seq, proposal_id, _naive(now), actor, decision.proposal_hash, decision.policy_version, decision.decision.value],
+    )
+    return seq
+
+
+def executions_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> int:
+    """How many times a proposal was cleared to run."""
+    row = db.execute("SELECT count(*) FROM executions WHERE proposal_id = ?", [proposal_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def outcomes_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> list[dict[str, Any]]:
+    """The outcomes recorded for a proposal, oldest first."""
+    return rows(db, "SELECT seq, outcome, level, note, actor, recorded_at, superseded FROM outcomes WHERE proposal_id = ? ORDER BY seq", [proposal_id])
+
+
+def insert_outcome(
+    db: duckdb.DuckDBPyConnection, *, proposal_id: str, action_type: str, level: int, outcome: Outcome, note: str | None, actor: str | None, now: datetime
+) -> int:
+    """Record an outcome, superseding earlier ones of the same proposal; returns its sequence number."""
+    db.execute("UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded", [proposal_id])
+    seq = _next_seq(db, "outcomes")
+    db.execute(
+        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, false)",
+        [seq, proposal_id, action_type, level, outcome.value, note, actor, _naive(now)],
+    )
+    return seq
+
+
+def insert_level_change(db: duckdb.DuckDBPyConnection, change: LevelChange, *, actor: str | None, policy_version: str, now: datetime) -> int:
+    """Record a level change and its evidence; returns its sequence number."""
+    seq = _next_seq(db, "level_changes")
+    db.execute(
+        "INSERT INTO level_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, change.action_type, change.from_level, change.to_level, change.reason, json.dumps(change.evidence, default=str), actor, _naive(now), policy_version],
+    )
+    return seq
+
+
+def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None) -> list[dict[str, Any]]:
+    """Level changes, oldest first, optionally of one type."""
+    where, params = ("WHERE action_type = ?", [action_type]) if action_type else ("", [])
+    return rows(db, f"SELECT seq, action_type, from_level, to_level, reason, evidence, actor, changed_at, policy_version FROM level_changes {where} ORDER BY seq", params)
+
+
+def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: int, action_type: str | None = None) -> dict[str, Evidence]:
+    """The evidence of every action type seen in the ledger (or of one), in one pass over outcomes.
+
+    Args:
+        db: a connection inside a ledger transaction.
+        initial: each configured type's initial level, for types that never changed level; every
+            configured type is included even when the ledger has never seen it.
+        window: how many recent outcomes at the current level to return per type.
+        action_type: only this type.
+
+    Returns:
+        Evidence keyed by action type.
+    """
+    only, params = ("WHERE action_type = ?", [action_type]) if action_type else ("", [])
+    current = {
+        row["action_type"]: row
+        for row in rows(db, f"SELECT action_type, arg_max(to_level, seq) AS level, max(changed_at) AS since FROM level_changes {only} GROUP BY 1", params)
+    }
+    first_seen = {row["action_type"]: row["first"] for row in rows(db, f"SELECT action_type, min(created_at) AS first FROM proposals {only} GROUP BY 1", params)}
+    types = sorted(set(first_seen) | set(current) | ({action_type} if action_type else set(initial)))
+    if not types:
+        return {}
+    state = [(t, current[t]["level"] if t in current else initial.get(t, 1), current[t]["since"] if t in current else first_seen.get(t)) for t in types]
+    db.execute("CREATE OR REPLACE TEMP TABLE _levels (action_type VARCHAR, level INTEGER, since TIMESTAMP)")
+    db.executemany("INSERT INTO _levels VALUES (?, ?, ?)", state)
+    found = rows(
+        db,
+        f"""SELECT o.action_type,
+                count(*) FILTER (WHERE outcome = 'success') AS successes,
+                count(*) FILTER (WHERE outcome = 'failure') AS failures,
+                count(*) FILTER (WHERE outcome = 'incident') AS incidents,
+                count(*) FILTER (WHERE outcome = 'rolled_back') AS rolled_back,
+                count(*) FILTER (WHERE at_level) AS outcomes_at_level,
+                count(*) FILTER (WHERE at_level AND outcome <> 'success') AS errors_at_level,
+                max_by(outcome <> 'success', seq, {int(window)}) FILTER (WHERE at_level) AS recent
+            FROM (SELECT o.*, (o.level = l.level AND (l.since IS NULL OR o.recorded_at >= l.since)) AS at_level
+                  FROM outcomes o JOIN _levels l USING (action_type) WHERE NOT o.superseded) o
+            GROUP BY 1""",
+    )
+    db.execute("DROP TABLE _levels")
+    counts = {row["action_type"]: row for row in found}
+    result = {}
+    for name, level, since in state:
+        row = counts.get(name, {})
+        result[name] = Evidence(
+            action_type=name,
+            level=level,
+            since=utc(since) if since else None,
+            outcomes_at_level=row.get("outcomes_at_level", 0),
+            errors_at_level=row.get("errors_at_level", 0),
+            recent=tuple(reversed(row.get("recent") or ())),
+            successes=row.get("successes", 0),
+            failures=row.get("failures", 0),
+            incidents=row.get("incidents", 0),
+            rolled_back=row.get("rolled_back", 0),
+        )
+    return result
+
+
+def queue(db: duckdb.DuckDBPyConnection) -> list[tuple[StoredProposal, ApprovalRequest]]:
+    """Proposals awaiting a human, oldest first."""
+    return [(proposal, request) for request in approvals_in_state(db, ApprovalState.PENDING) if (proposal := get_proposal(db, request.proposal_id))]

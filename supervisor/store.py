@@ -1,0 +1,185 @@
+"""The one small class that touches the ledger's DuckDB file.
+
+DuckDB lets one process hold a database file at a time, and the ledger is shared by a Dagster
+daemon, run workers, the CLI and a web server. So the file is never held between operations:
+each operation attaches it to a process-wide in-memory database (about a millisecond, against
+some 15 ms for a fresh ``duckdb.connect``), runs one transaction, and detaches it, which releases
+the lock. A lock held by another process is retried with jittered exponential backoff. Nothing
+else is waited on while the file is attached.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from supervisor.errors import LedgerError
+
+SCHEMA_VERSION = 1
+_ALIAS = "ledger"
+_LOCK_TIMEOUT_S = 60.0
+
+# Forward migrations: MIGRATIONS[n] takes a ledger from schema n to n + 1. Never edit a shipped
+# entry; append a new one and bump SCHEMA_VERSION.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    0: (
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        """CREATE TABLE proposals (
+            id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, agent VARCHAR, team VARCHAR,
+            action_type VARCHAR NOT NULL, proposal_hash VARCHAR NOT NULL,
+            proposal JSON NOT NULL, assessment JSON NOT NULL)""",
+        """CREATE TABLE decisions (
+            seq BIGINT PRIMARY KEY, proposal_id VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL,
+            decision VARCHAR NOT NULL, ladder_decision VARCHAR NOT NULL, level INTEGER NOT NULL,
+            policy_version VARCHAR NOT NULL, body JSON NOT NULL)""",
+        """CREATE TABLE approvals (
+            proposal_id VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, route_group VARCHAR,
+            required INTEGER NOT NULL, destructive BOOLEAN NOT NULL, proposal_hash VARCHAR NOT NULL,
+            policy_version VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL,
+            escalations INTEGER NOT NULL, resolved_at TIMESTAMP, resolved_by VARCHAR, note VARCHAR)""",
+        """CREATE TABLE votes (
+            proposal_id VARCHAR NOT NULL, voter VARCHAR NOT NULL, verdict VARCHAR NOT NULL,
+            reason VARCHAR, voted_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE executions (
+            seq BIGINT PRIMARY KEY, proposal_id VARCHAR NOT NULL, executed_at TIMESTAMP NOT NULL, actor VARCHAR,
+            proposal_hash VARCHAR NOT NULL, policy_version VARCHAR NOT NULL, decision VARCHAR NOT NULL)""",
+        """CREATE TABLE outcomes (
+            seq BIGINT PRIMARY KEY, proposal_id VARCHAR NOT NULL, action_type VARCHAR NOT NULL,
+            level INTEGER NOT NULL, outcome VARCHAR NOT NULL, note VARCHAR, actor VARCHAR,
+            recorded_at TIMESTAMP NOT NULL, superseded BOOLEAN NOT NULL DEFAULT false)""",
+        """CREATE TABLE level_changes (
+            seq BIGINT PRIMARY KEY, action_type VARCHAR NOT NULL, from_level INTEGER NOT NULL,
+            to_level INTEGER NOT NULL, reason VARCHAR NOT NULL, evidence JSON NOT NULL, actor VARCHAR,
+            changed_at TIMESTAMP NOT NULL, policy_version VARCHAR NOT NULL)""",
+        """CREATE TABLE audit (
+            seq BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, actor VARCHAR, event VARCHAR NOT NULL,
+            subject VARCHAR, policy_version VARCHAR, payload VARCHAR NOT NULL,
+            prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)""",
+    ),
+}
+
+_process_lock = threading.Lock()
+_process_db: tuple[int, duckdb.DuckDBPyConnection] | None = None
+
+
+def _database() -> duckdb.DuckDBPyConnection:
+    """The process-wide in-memory database the ledger is attached to (made anew after a fork)."""
+    global _process_db
+    if _process_db is None or _process_db[0] != os.getpid():
+        _process_db = (os.getpid(), duckdb.connect(":memory:", config={"threads": 1}))
+    return _process_db[1]
+
+
+class Store:
+    """Short transactions on one ledger file.
+
+    Args:
+        path: the DuckDB file; its directory is created on first write.
+        lock_timeout_s: how long to retry while another process holds the file.
+    """
+
+    def __init__(self, path: str | Path, *, lock_timeout_s: float = _LOCK_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Attach the file, yield a connection inside one transaction, commit, detach.
+
+        Raises:
+            LedgerError: the file cannot be opened, is not a trustladder ledger, or stays locked.
+        """
+        with _process_lock:
+            db = _database()
+            self._attach(db)
+            try:
+                db.execute(f"USE {_ALIAS}")
+                self._migrate(db)
+                db.execute("BEGIN TRANSACTION")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.execute("USE memory")
+                db.execute(f"DETACH {_ALIAS}")
+
+    def _attach(self, db: duckdb.DuckDBPyConnection) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LedgerError(f"cannot create {self.path.parent} ({error.strerror}); pass --ledger PATH in a writable place", location=str(self.path)) from None
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.002
+        while True:
+            try:
+                db.execute("ATTACH ? AS " + _ALIAS, [str(self.path)])
+                return
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise LedgerError(f"cannot open the ledger: {_first_line(error)}; pass --ledger PATH to a trustladder ledger file", location=str(self.path)) from None
+                if time.monotonic() >= deadline:
+                    raise LedgerError(
+                        f"the ledger stayed locked by another process for {self.lock_timeout_s:g}s; retry, or stop the process holding it",
+                        location=str(self.path),
+                    ) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.1)
+            except duckdb.Error as error:
+                raise LedgerError(f"cannot open the ledger: {_first_line(error)}; pass --ledger PATH to a trustladder ledger file", location=str(self.path)) from None
+
+    def _migrate(self, db: duckdb.DuckDBPyConnection) -> None:
+        version = _schema_version(db)
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"ledger schema {version} is newer than this trustladder understands ({SCHEMA_VERSION}); upgrade trustladder",
+                location=str(self.path),
+            )
+        if version == 0 and _has_tables(db):
+            raise LedgerError("this DuckDB file is not a trustladder ledger; pass --ledger PATH to a new or existing ledger", location=str(self.path))
+        db.execute("BEGIN TRANSACTION")
+        try:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step]:
+                    db.execute(statement)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def _schema_version(db: duckdb.DuckDBPyConnection) -> int:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _has_tables(db: duckdb.DuckDBPyConnection) -> bool:
+    row = db.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [_ALIAS]).fetchone()
+    return bool(row and row[0])
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def rows(db: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dicts keyed by column name."""
+    cursor = db.execute(sql, params or [])
+    names = [column[0] for column in cursor.description or ()]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
