@@ -1,0 +1,60 @@
+"""Shared fixtures: the repository's ladder with per-test overrides, and a supervisor on a fresh ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from supervisor.models import Proposal
+from supervisor.service import Supervisor
+from supervisor.trust_ladder import load_ladder
+
+ROOT = Path(__file__).resolve().parents[2]
+LADDER = ROOT / "trust_ladder.yaml"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in, nested mappings key by key."""
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@pytest.fixture
+def ladder_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write the repository's ladder with overrides into tmp_path; returns its path."""
+
+    def write(name: str = "trust_ladder.yaml", **overrides: Any) -> Path:
+        data = merged(yaml.safe_load(LADDER.read_text()), overrides)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_supervisor(tmp_path: Path, ladder_file: Callable[..., Path]) -> Callable[..., Supervisor]:
+    """A supervisor on a fresh ledger file in tmp_path, with ladder overrides."""
+
+    def make(**overrides: Any) -> Supervisor:
+        return Supervisor(ladder=load_ladder(ladder_file(**overrides)), ledger=tmp_path / "ledger.duckdb")
+
+    return make
+
+
+def sql(text: str, **fields: Any) -> Proposal:
+    """A SQL proposal from a confident agent, unless told otherwise."""
+    return Proposal(**{"sql": text, "dialect": "duckdb", "agent": "fixer", "confidence": 0.9, "team": "commerce", **fields})
+
+
+def action(name: str, params: dict[str, Any] | None = None, **fields: Any) -> Proposal:
+    """A pipeline-action proposal from a confident agent, unless told otherwise."""
+    return Proposal(**{"action": name, "params": params or {}, "agent": "fixer", "confidence": 0.9, "team": "commerce", **fields})
