@@ -6,10 +6,9 @@ ladder without parsing its SQL again.
 
 from __future__ import annotations
 
-from supervisor.models import Assessment, Category, Proposal, Reason, SqlClassification
-
 from classifiers.pipeline import assess_action
 from classifiers.sql import check_dialect, classify_sql
+from supervisor.models import Assessment, Category, Proposal, Reason, SqlClassification
 
 _SUMMARY_ITEMS = 3
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -72,7 +72,7 @@ def append(
     """
     last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     digest = entry_hash(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev)
     db.execute(
@@ -90,7 +90,7 @@ def entry_hash(
     Returns:
         A hex digest.
     """
-    fields = [seq, at.astimezone(timezone.utc).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload, prev_hash]
+    fields = [seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload, prev_hash]
     return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -101,7 +101,7 @@ def entries(db: duckdb.DuckDBPyConnection) -> Iterator[AuditEntry]:
         for seq, at, actor, event, subject, version, payload, prev, digest in batch:
             yield AuditEntry(
                 seq=seq,
-                at=at.replace(tzinfo=timezone.utc),
+                at=at.replace(tzinfo=UTC),
                 actor=actor,
                 event=event,
                 subject=subject,

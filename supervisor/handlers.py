@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,7 +31,7 @@ DECISION_EXIT = {
 
 def now() -> datetime:
     """The CLI is an edge: it reads the clock once per command and passes it in."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def supervisor_for(args: argparse.Namespace) -> Any:

@@ -8,7 +8,7 @@ entry commit together or not at all. Times are stored as naive UTC.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -33,11 +33,11 @@ class StoredProposal(Model):
 
 def utc(value: datetime) -> datetime:
     """A stored naive-UTC time as a timezone-aware one."""
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 def _naive(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _next_seq(db: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from supervisor.models import Assessment, Decision, PolicyDecision, Proposal, Reason
 from supervisor.trust_ladder import Ladder, level_name, match_object
 
+
 def decide(proposal: Proposal, assessment: Assessment, ladder: Ladder, *, level: int, now: datetime) -> PolicyDecision:
     """Decide whether a proposal may run now, needs a human, or is denied.
 
@@ -31,26 +32,30 @@ def decide(proposal: Proposal, assessment: Assessment, ladder: Ladder, *, level:
     """
     policy = ladder.policy_for(assessment.action_type)
     effective = max(1, min(level, policy.ceiling, assessment.max_level or 4))
-    common = {
-        "action_type": assessment.action_type,
-        "categories": assessment.categories,
-        "policy_version": ladder.policy_version,
-        "proposal_hash": proposal_hash(proposal),
-        "mode": ladder.mode,
-        "level": effective,
-    }
+
+    def decided(decision: Decision, reasons: list[Reason]) -> PolicyDecision:
+        return PolicyDecision(
+            decision=decision,
+            ladder_decision=decision,
+            level=effective,
+            action_type=assessment.action_type,
+            categories=assessment.categories,
+            reasons=tuple(reasons),
+            policy_version=ladder.policy_version,
+            proposal_hash=proposal_hash(proposal),
+            mode=ladder.mode,
+        )
+
     denied = _deny_rules(proposal, assessment, ladder)
     if denied:
-        return PolicyDecision(decision=Decision.DENY, ladder_decision=Decision.DENY, reasons=tuple(denied), **common)
+        return decided(Decision.DENY, denied)
     if not assessment.writes:
-        reasons = [Reason(code="read", message=f"{assessment.action_type} only reads; reads are never gated")]
-        return _observe(PolicyDecision(decision=Decision.ALLOW, ladder_decision=Decision.ALLOW, reasons=tuple(reasons), **common))
+        return _observe(decided(Decision.ALLOW, [Reason(code="read", message=f"{assessment.action_type} only reads; reads are never gated")]))
     escalations = _escalations(proposal, assessment, ladder, now)
     # what else the classifier found (a long backfill, a schema change): the reviewer should read it
     findings = [n for n in assessment.notes if n.code not in _ESCALATED_NOTES]
     decision = Decision.REQUIRE_APPROVAL if escalations or effective == 1 else Decision.NOTIFY if effective == 2 else Decision.ALLOW
-    reasons = [*escalations, *findings, _level_reason(assessment.action_type, effective, level, policy.ceiling)]
-    return _observe(PolicyDecision(decision=decision, ladder_decision=decision, reasons=tuple(reasons), **common))
+    return _observe(decided(decision, [*escalations, *findings, _level_reason(assessment.action_type, effective, level, policy.ceiling)]))
 
 
 def proposal_hash(proposal: Proposal) -> str:

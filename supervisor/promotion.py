@@ -144,6 +144,8 @@ def after_outcome(evidence: Evidence, outcome: Outcome, ladder: Ladder, *, now: 
             message=f"{errors} errors in the last {len(window)} outcomes (window {rules.window}) is above {rules.max_error_rate:g}",
             evidence={**facts, "window": rules.window, "window_errors": errors},
         )
+    if outcome.is_error:  # a failure is never the moment to hand out more autonomy
+        return None
     current = status(evidence, ladder, now=now)
     if current.promotion_due and not current.sign_off:
         return promotion(evidence, current, by=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from supervisor.models import Decision, PolicyDecision, SqlClassification
@@ -202,7 +203,7 @@ def render_ladder(rows: list[LadderStatus]) -> str:
     return _table(("action type", "level", "ceiling", "ok/fail/inc/rb", "at level", "promotion"), table)
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers) - 1)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)) + "  " + headers[-1]]
     lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(headers[-1]))

@@ -18,13 +18,33 @@ from pydantic import Field
 
 from classifiers.assessment import assess
 from supervisor import audit, ledger
-from supervisor.approvals import ApprovalRequest, ApprovalState, cast_vote, on_timeout, open_request
+from supervisor.approvals import (
+    ApprovalRequest,
+    ApprovalState,
+    cast_vote,
+    on_timeout,
+    open_request,
+)
 from supervisor.audit import AuditEntry, AuditReport
 from supervisor.errors import ApprovalError, UsageError
 from supervisor.ledger import StoredProposal
-from supervisor.models import Assessment, Decision, Model, Outcome, PolicyDecision, Proposal, Reason
+from supervisor.models import (
+    Assessment,
+    Decision,
+    Model,
+    Outcome,
+    PolicyDecision,
+    Proposal,
+    Reason,
+)
 from supervisor.policy import decide
-from supervisor.promotion import LadderStatus, LevelChange, after_outcome, promotion, status
+from supervisor.promotion import (
+    LadderStatus,
+    LevelChange,
+    after_outcome,
+    promotion,
+    status,
+)
 from supervisor.store import Store
 from supervisor.trust_ladder import Ladder, load_ladder
 
@@ -153,7 +173,8 @@ class Supervisor:
 
     def tick(self, *, now: datetime) -> TickReport:
         """Escalate or expire approval requests past their time."""
-        escalated, expired = [], []
+        escalated: list[ApprovalRequest] = []
+        expired: list[ApprovalRequest] = []
         with self.store.transaction() as db:
             for request in ledger.approvals_in_state(db, ApprovalState.PENDING):
                 changed = on_timeout(request, ladder=self.ladder, now=now)
