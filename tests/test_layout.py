@@ -53,3 +53,15 @@ def test_every_module_starts_with_future_annotations() -> None:
         if path.stat().st_size and "from __future__ import annotations" not in path.read_text()
     ]
     assert missing == []
+
+
+def test_supervisor_public_surface_loads_lazily() -> None:
+    import subprocess
+    import sys
+
+    import supervisor
+
+    assert supervisor.__all__ == ["Assessment", "Decision", "Ladder", "Outcome", "PolicyDecision", "Proposal", "Supervisor", "decide", "load_ladder"]
+    assert all(getattr(supervisor, name).__name__ == name for name in supervisor.__all__)
+    probe = "import sys, supervisor.errors, supervisor.cli; print('duckdb' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
