@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -134,4 +135,42 @@ def verify(db: duckdb.DuckDBPyConnection) -> AuditReport:
         if problem:
             return AuditReport(ok=False, entries=count, first_bad_seq=entry.seq if entry.seq == expected_seq else expected_seq, problem=problem)
         prev, expected_seq = entry.hash, expected_seq + 1
+    mismatch = _reconcile(db)
+    if mismatch:
+        return AuditReport(ok=False, entries=count, problem=mismatch)
     return AuditReport(ok=True, entries=count)
+
+
+# The ledger rows that decide levels, and the audit events that must account for each of them.
+_RECONCILED = (
+    ("outcomes", "SELECT proposal_id, outcome, level FROM outcomes", "outcome.recorded", ("outcome", "level")),
+    ("level_changes", "SELECT action_type, from_level, to_level, reason FROM level_changes", "level.changed", ("from_level", "to_level", "reason")),
+    ("decisions", "SELECT proposal_id, decision, level FROM decisions", "proposal.created", ("decision.decision", "decision.level")),
+)
+
+
+def _reconcile(db: duckdb.DuckDBPyConnection) -> str | None:
+    """Whether the rows that drive the ladder match the audit trail one for one.
+
+    The chain proves the audit trail was not edited; this proves the ledger tables it describes
+    were not edited behind its back (an outcome turned into a success, a level change inserted).
+    """
+    for table, query, event, keys in _RECONCILED:
+        stored = Counter(tuple(row) for row in db.execute(query).fetchall())
+        audited: Counter[tuple[Any, ...]] = Counter()
+        for entry in entries(db):
+            if entry.event == event:
+                payload = json.loads(entry.payload)
+                audited[(entry.subject, *(_path(payload, key) for key in keys))] += 1
+        if stored != audited:
+            extra, missing = stored - audited, audited - stored
+            example = f"a row {next(iter(extra))} has no audit entry" if extra else f"the audited row {next(iter(missing))} is gone"
+            return f"the {table} table disagrees with the audit trail ({example}): ledger rows were changed outside trustladder"
+    return None
+
+
+def _path(payload: dict[str, Any], dotted: str) -> Any:
+    value: Any = payload
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

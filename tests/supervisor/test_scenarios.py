@@ -273,3 +273,23 @@ def test_ledger_survives_reopening_and_refuses_foreign_files(make_supervisor: Ca
     (tmp_path / "text.duckdb").write_text("not a database")
     with pytest.raises(LedgerError, match="cannot open the ledger"):
         Supervisor(ladder=sup.ladder, ledger=tmp_path / "text.duckdb").queue()
+
+
+@pytest.mark.parametrize(
+    ("edit", "table"),
+    [
+        ("UPDATE outcomes SET outcome = 'success' WHERE outcome = 'failure'", "outcomes"),
+        ("INSERT INTO level_changes VALUES (99, 'sql.write', 1, 3, 'promotion', '{}', 'mallory', TIMESTAMP '2026-03-03', 'x')", "level_changes"),
+        ("UPDATE decisions SET decision = 'allow'", "decisions"),
+    ],
+)
+def test_editing_the_rows_that_drive_the_ladder_is_caught(make_supervisor: Callable[..., Supervisor], tmp_path: Path, edit: str, table: str) -> None:
+    sup = make_supervisor()
+    pid = sup.propose(sql(WRITE), now=T0).proposal_id
+    sup.approve(pid, by="alice", now=T0)
+    sup.record_outcome(pid, Outcome.FAILURE, now=T0)
+    assert sup.verify_audit().ok
+    with duckdb.connect(str(tmp_path / "ledger.duckdb")) as raw:
+        raw.execute(edit)
+    report = sup.verify_audit()
+    assert not report.ok and report.problem is not None and f"the {table} table disagrees with the audit trail" in report.problem
