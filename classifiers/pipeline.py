@@ -4,6 +4,7 @@ Each action is a pydantic model of its params; unknown params are rejected. Para
 strings from ``--param KEY=VALUE``, so validation is lax: ``"3"`` becomes 3, ``"true"`` True. A
 dict param may be given as a JSON object, a list param as a JSON list or as ``a,b,c``. Dates are
 ``YYYY-MM-DD`` or ``YYYYMMDD``, datetimes ``YYYY-MM-DDTHH:MM[:SS][+HH:MM]``.
+That parsing, and the wording of what is wrong with a param, live in ``classifiers.params``.
 
 Actions and params (``?`` marks an optional one):
 
@@ -36,133 +37,47 @@ dropped, not replayed), ``long_backfill`` (over ``backfill_max_hours``, or open-
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from difflib import get_close_matches
-from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal
 
-from annotated_types import Ge, Gt
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
-    StringConstraints,
     ValidationError,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 
+from classifiers.params import (
+    Cron,
+    Days,
+    Name,
+    When,
+    format_number,
+    is_plain,
+    lower,
+    one_line,
+    parse_json,
+    to_classification_error,
+    to_instant,
+)
 from supervisor.errors import ClassificationError
 from supervisor.models import Assessment, Reason
 
 _ACTION_NAME = re.compile(r"[a-z][a-z0-9_]*")
-_WHEN = "a date or datetime (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
-_DAYS = "a list of daily partition keys (YYYY-MM-DD), as JSON or comma-separated"
 # The params of an unknown action that name what it touches, so the reviewer still sees them.
 _OBJECT_KEYS = frozenset(
     {"job", "task", "asset", "credential", "queue", "resource", "source", "model", "table", "target"}
 )
-_CRON_FIELDS = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day-of-month", 1, 31, ()),
-    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
-    ("day-of-week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
-)
-_CRON_ITEM = re.compile(r"(?:\*|(\w+)(?:-(\w+))?)(?:/([1-9]\d*))?")
-
-
-def _when(value: Any) -> date:
-    # Our own parser: pydantic would read a digit string such as "20240101" as a Unix timestamp.
-    if isinstance(value, date):
-        return value
-    text = value.strip() if isinstance(value, str) else ""
-    try:
-        if re.fullmatch(r"\d{8}", text):
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-        if re.match(r"\d{4}-\d{2}-\d{2}[T ]\d", text):
-            return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValueError(_WHEN)
-
-
-def _day(value: Any) -> date:
-    try:
-        parsed = _when(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or isinstance(parsed, datetime):
-        raise ValueError(_DAYS)  # pydantic reports a ValueError as this param's problem
-    return parsed
-
-
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _json(value: Any) -> Any:
-    # Text that is not JSON is passed on unchanged, so that pydantic reports the wrong type.
-    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _items(value: Any) -> Any:
-    parsed = _json(value)
-    return [item.strip() for item in parsed.split(",") if item.strip()] if isinstance(parsed, str) else parsed
-
-
-def _cron(value: str) -> str:
-    fields = value.split()
-    if len(fields) != 5:
-        raise ValueError("a 5-field cron expression (minute hour day-of-month month day-of-week)")
-    for text, (label, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        for item in text.split(","):
-            match = _CRON_ITEM.fullmatch(item)
-            ends = [end.upper() for end in match.groups()[:2] if end] if match else []
-            numbers = [names.index(end) + low if end in names else int(end) if end.isdigit() else -1 for end in ends]
-            if match is None or not all(low <= number <= high for number in numbers):
-                raise ValueError(f"a 5-field cron expression whose {label} field is within {low}-{high}")
-    return " ".join(fields)
-
-
-def _instant(value: date, *, end: bool = False) -> datetime:
-    if isinstance(value, datetime):
-        # A naive datetime is taken as UTC, so that it compares with an aware one.
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-    return datetime.combine(value, datetime.min.time()) + timedelta(days=1 if end else 0)
 
 
 def _run(run_id: str | None) -> str:
     return "" if run_id is None else f" (run {run_id[:8]}…)" if len(run_id) > 8 else f" (run {run_id})"
-
-
-def _num(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
-
-
-def _line(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-When = Annotated[datetime | date, BeforeValidator(_when)]
-Cron = Annotated[str, AfterValidator(_cron)]
-Days = Annotated[tuple[Annotated[date, BeforeValidator(_day)], ...], BeforeValidator(_items)]
 
 
 @dataclass(frozen=True)
@@ -273,8 +188,8 @@ class AdjustTimeout(PipelineAction):
 
     def summary(self) -> str:
         what = f"task {self.task} of job {self.job}" if self.task else f"job {self.job}"
-        was = f" (was {_num(self.from_seconds)}s)" if self.from_seconds is not None else ""
-        return f"set the timeout of {what} to {_num(self.timeout_seconds)}s{was}"
+        was = f" (was {format_number(self.from_seconds)}s)" if self.from_seconds is not None else ""
+        return f"set the timeout of {what} to {format_number(self.timeout_seconds)}s{was}"
 
 
 class DequeueDlq(PipelineAction):
@@ -282,7 +197,7 @@ class DequeueDlq(PipelineAction):
     touches = ("queue",)
     queue: Name = Field(description="The dead-letter queue to drain.")
     count: int | None = Field(default=None, ge=1, description="How many messages; every message if omitted.")
-    disposition: Annotated[Literal["replay", "discard"], BeforeValidator(_lower)] = Field(
+    disposition: Annotated[Literal["replay", "discard"], BeforeValidator(lower)] = Field(
         default="replay", description="replay the messages to their source, or discard them."
     )
 
@@ -322,7 +237,7 @@ class TriggerBackfill(PipelineAction):
             raise ValueError("give exactly one of params 'asset' or 'job', e.g. --param asset=orders")
         if self.partitions is not None and (self.start is not None or self.end is not None):
             raise ValueError("give either param 'partitions' or params 'start'/'end', not both")
-        if self.start is not None and self.end is not None and _instant(self.end, end=True) <= _instant(self.start):
+        if self.start is not None and self.end is not None and to_instant(self.end, end=True) <= to_instant(self.start):
             raise ValueError(
                 f"param 'end' ({self.end.isoformat()}) is before param 'start' ({self.start.isoformat()}); "
                 "pass an end after the start"
@@ -342,14 +257,14 @@ class TriggerBackfill(PipelineAction):
         if self.partitions is not None:
             span: float | None = 24.0 * len(set(self.partitions))  # each daily partition is a day of data
         elif self.start is not None and self.end is not None:
-            span = (_instant(self.end, end=True) - _instant(self.start)).total_seconds() / 3600
+            span = (to_instant(self.end, end=True) - to_instant(self.start)).total_seconds() / 3600
         else:
             span = None
         what = self.asset or self.job
         if span is None:
             message = f"backfill of {what} has no complete range: it is open-ended, every partition may run"
         elif span > backfill_max_hours:
-            message = f"backfill of {what} spans {_num(span)}h, more than the {_num(backfill_max_hours)}h limit"
+            message = f"backfill of {what} spans {format_number(span)}h, more than the {format_number(backfill_max_hours)}h limit"
         else:
             return Effect(span_hours=span)
         return _cap("long_backfill", message, span_hours=span)
@@ -386,7 +301,7 @@ class UpdateSchemaMapping(PipelineAction):
     name = "update_schema_mapping"
     touches = ("source",)
     source: Name = Field(description="The source whose column mapping changes.")
-    mapping: Annotated[dict[str, str], BeforeValidator(_json)] = Field(
+    mapping: Annotated[dict[str, str], BeforeValidator(parse_json)] = Field(
         min_length=1, examples=['{"cust_id": "customer_id"}'], description="Source column -> target column."
     )
 
@@ -400,7 +315,7 @@ class ChangeSourceConfig(PipelineAction):
     name = "change_source_config"
     touches = ("source",)
     source: Name = Field(description="The source whose settings change.")
-    settings: Annotated[dict[str, JsonValue], BeforeValidator(_json)] = Field(
+    settings: Annotated[dict[str, JsonValue], BeforeValidator(parse_json)] = Field(
         min_length=1, examples=['{"batch_size": 500}'], description="The settings to set, name -> value."
     )
 
@@ -415,7 +330,7 @@ class _CodeChange(PipelineAction):
     description: str | None = Field(default=None, description="What the change does, in words.")
 
     def summary(self) -> str:
-        return f"{self.verb} {self.target}" + (f": {_line(self.description)}" if self.description else "")
+        return f"{self.verb} {self.target}" + (f": {one_line(self.description)}" if self.description else "")
 
 
 class SchemaMigration(_CodeChange):
@@ -485,8 +400,7 @@ def assess_action(
     try:
         parsed = model.model_validate(given)
     except ValidationError as error:
-        problems = [_problem(model, detail) for detail in error.errors()]
-        raise ClassificationError(f"{action}: " + "; also ".join(problems)) from None
+        raise to_classification_error(action, model, error) from None
     effect = parsed.effect(backfill_max_hours=backfill_max_hours)
     return Assessment(
         action_type=f"pipeline.{action}",
@@ -502,7 +416,7 @@ def assess_action(
 
 def _unknown(action: str, params: Mapping[str, Any], target: str | None) -> Assessment:
     for key, value in params.items():
-        if not _plain(value):
+        if not is_plain(value):
             raise ClassificationError(
                 f"{action}: param {key!r} has a value of type {type(value).__name__}; pipeline params are strings, numbers, "
                 "booleans, lists or JSON objects, e.g. --param key=value"
@@ -514,7 +428,7 @@ def _unknown(action: str, params: Mapping[str, Any], target: str | None) -> Asse
         + f"known actions: {', '.join(action_names())}"
     )
     named = [value for key, value in params.items() if key in _OBJECT_KEYS and isinstance(value, str) and value]
-    shown = ", ".join(f"{key}={_line(str(value), 40)}" for key, value in params.items())
+    shown = ", ".join(f"{key}={one_line(str(value), 40)}" for key, value in params.items())
     return Assessment(
         action_type=f"pipeline.{action}",
         writes=True,
@@ -524,56 +438,3 @@ def _unknown(action: str, params: Mapping[str, Any], target: str | None) -> Asse
         notes=(Reason(code="unknown_action", message=message),),
         summary=f"unknown pipeline action {action}" + (f" ({shown})" if shown else ""),
     )
-
-
-def _plain(value: Any) -> bool:
-    if isinstance(value, str | int | float | bool):
-        return True
-    if isinstance(value, list | tuple):
-        return all(_plain(item) for item in value)
-    return isinstance(value, dict) and all(isinstance(k, str) and _plain(v) for k, v in value.items())
-
-
-def _problem(model: type[PipelineAction], detail: Any) -> str:
-    """One pydantic error as what is wrong with which param, and how to fix it."""
-    if not detail["loc"]:
-        return str(detail["ctx"]["error"])  # a model validator's own sentence about the params
-    name = str(detail["loc"][0])
-    field = model.model_fields.get(name)
-    if field is None:
-        return f"unknown param {name!r}; accepted params: {', '.join(model.model_fields)}"
-    if detail["type"] == "missing":
-        fix = f"--param {name}={_placeholder(field)}"
-        return f"param {name!r} is required; pass {'--target NAME or ' if name == 'target' else ''}{fix}"
-    expected = str(detail["ctx"]["error"]) if detail["type"] == "value_error" else _expects(field)
-    got = _line(repr(detail["input"]), 60)
-    return f"param {name!r} must be {expected}, got {got}; pass --param {name}={_placeholder(field)}"
-
-
-def _kind(field: FieldInfo) -> Any:
-    """The field's type without None and Annotated: int, str, dict, tuple, Literal, datetime."""
-    kind = field.annotation
-    while get_origin(kind) in (Union, UnionType, Annotated):
-        kind = next(arg for arg in get_args(kind) if arg is not type(None))
-    return kind
-
-
-def _expects(field: FieldInfo) -> str:
-    kind = _kind(field)
-    if get_origin(kind) is Literal:
-        return "one of " + ", ".join(repr(arg) for arg in get_args(kind))
-    noun = {int: "an integer", float: "a number", bool: "true or false", str: "a non-empty string",
-            dict: "a non-empty JSON object", tuple: _DAYS}.get(get_origin(kind) or kind, "valid")
-    bounds = [f">= {m.ge}" for m in field.metadata if isinstance(m, Ge)]
-    return " ".join([noun, *bounds, *(f"> {m.gt}" for m in field.metadata if isinstance(m, Gt))])
-
-
-def _placeholder(field: FieldInfo) -> str:
-    if field.examples:
-        example = str(field.examples[0])
-        return f"'{example}'" if re.search(r"[\s\"{}*]", example) else example
-    kind = _kind(field)
-    if get_origin(kind) is Literal:
-        return str(get_args(kind)[0])
-    examples = {int: "N", float: "N", bool: "true", datetime: "2024-01-01", tuple: "2024-01-01,2024-01-02"}
-    return examples.get(get_origin(kind) or kind, "NAME")
