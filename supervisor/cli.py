@@ -200,17 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _read_sql(args: argparse.Namespace) -> str | bytes:
     if args.sql is not None:
         return str(args.sql)
-    if args.file == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(args.file, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {args.file}; pass an existing file, --sql TEXT, or - to read standard input") from None
-    except IsADirectoryError:
-        raise UsageError(f"{args.file} is a directory; pass a SQL file, --sql TEXT, or - to read standard input") from None
-    except OSError as error:
-        raise UsageError(f"cannot read {args.file}: {error.strerror}; check the path and its permissions") from None
+    from supervisor.handlers import read_bytes
+
+    return read_bytes(args.file, alternatives="--sql TEXT, or - to read standard input")
 
 
 def _classify(args: argparse.Namespace, out: TextIO) -> int:

@@ -96,15 +96,28 @@ def _pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _read_text(path: str) -> str:
+def read_bytes(path: str, *, alternatives: str) -> bytes:
+    """A file's bytes, or standard input for ``-``; a missing or unreadable file is a UsageError.
+
+    Args:
+        path: the file, or ``-``.
+        alternatives: what else the user could pass, for the message.
+
+    Returns:
+        The bytes.
+    """
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"no such file: {path}; pass an existing --sql-file, or --sql TEXT") from None
+        raise UsageError(f"no such file: {path}; pass an existing file, or {alternatives}") from None
     except IsADirectoryError:
-        raise UsageError(f"{path} is a directory; pass a SQL file to --sql-file") from None
+        raise UsageError(f"{path} is a directory; pass a SQL file, or {alternatives}") from None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}; check the path and its permissions") from None
+
+
+def _read_text(path: str) -> str:
+    data = read_bytes(path, alternatives="--sql TEXT")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
