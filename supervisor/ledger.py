@@ -226,7 +226,7 @@ def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None)
 
 
 def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: int, action_type: str | None = None) -> dict[str, Evidence]:
-    """The evidence of every action type seen in the ledger (or of one), in one pass over outcomes.
+    """The evidence of every action type seen in the ledger (or of one), in one grouped pass over outcomes and a read of the latest.
 
     Args:
         db: a connection inside a ledger transaction.
@@ -248,38 +248,82 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
     if not types:
         return {}
     state = [(t, current[t]["level"] if t in current else initial.get(t, 1), current[t]["since"] if t in current else first_seen.get(t)) for t in types]
-    db.execute("CREATE OR REPLACE TEMP TABLE _levels (action_type VARCHAR, level INTEGER, since TIMESTAMP)")
-    db.executemany("INSERT INTO _levels VALUES (?, ?, ?)", state)
-    found = rows(
-        db,
-        f"""SELECT o.action_type,
-                count(*) FILTER (WHERE outcome = 'success') AS successes,
-                count(*) FILTER (WHERE outcome = 'failure') AS failures,
-                count(*) FILTER (WHERE outcome = 'incident') AS incidents,
-                count(*) FILTER (WHERE outcome = 'rolled_back') AS rolled_back,
-                count(*) FILTER (WHERE at_level) AS outcomes_at_level,
-                count(*) FILTER (WHERE at_level AND outcome <> 'success') AS errors_at_level,
-                max_by(outcome <> 'success', seq, {int(window)}) FILTER (WHERE at_level) AS recent
-            FROM (SELECT o.*, (o.level = l.level AND (l.since IS NULL OR o.recorded_at >= l.since)) AS at_level
-                  FROM outcomes o JOIN _levels l USING (action_type) WHERE NOT o.superseded) o
-            GROUP BY 1""",
-    )
-    db.execute("DROP TABLE _levels")
-    counts = {row["action_type"]: row for row in found}
+    levels = {name: (level, since) for name, level, since in state}
+    # One pass grouped by plain columns, with no join: DuckDB groups its dictionary-compressed
+    # columns several times faster than it probes a join with every row (10M outcomes on one
+    # thread: about 250 ms, where one joined query took 0.8-1.2 s). A group at a type's current level is at level when its
+    # oldest row is no older than the level; a type with older rows at that level (it left the
+    # level and came back) is recounted below.
+    totals: dict[tuple[str, str], int] = {}
+    at_level: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    recount: set[str] = set()
+    where = f"{only} AND NOT superseded" if only else "WHERE NOT superseded"
+    for row in rows(db, f"SELECT action_type, level, outcome, count(*) AS n, min(recorded_at) AS oldest FROM outcomes {where} GROUP BY ALL", params):
+        name, n = row["action_type"], row["n"]
+        if name not in levels:  # no proposal or level change names this type: it is not tracked
+            continue
+        totals[name, row["outcome"]] = totals.get((name, row["outcome"]), 0) + n
+        level, since = levels[name]
+        if row["level"] != level:
+            continue
+        if since is not None and row["oldest"] < since:
+            recount.add(name)
+            continue
+        at_level[name] = at_level.get(name, 0) + n
+        if row["outcome"] != "success":
+            errors[name] = errors.get(name, 0) + n
+    # One type per query: DuckDB filters the scan on a constant type and skips the other types' rows.
+    for name in sorted(recount):
+        level, since = levels[name]
+        [row] = rows(
+            db,
+            """SELECT count(*) AS n, count(*) FILTER (WHERE outcome <> 'success') AS errors FROM outcomes
+               WHERE action_type = ? AND level = ? AND recorded_at >= ? AND NOT superseded""",
+            [name, level, since],
+        )
+        at_level[name], errors[name] = row["n"], row["errors"]
+    # The recent window: the latest outcomes are the last rows written, so a filter on seq lets
+    # DuckDB skip every older row group. The tail read grows sixteenfold until each type has its
+    # window, or all of its outcomes at level.
+    need = {name: min(window, n) for name, n in at_level.items() if n}
+    recent: dict[str, list[bool]] = {}
+    if need:
+        names, level_list, since_list = (list(column) for column in zip(*state))
+        db.execute(
+            "CREATE OR REPLACE TEMP TABLE _levels AS SELECT unnest(?::VARCHAR[]) AS action_type, unnest(?::INTEGER[]) AS level, unnest(?::TIMESTAMP[]) AS since",
+            [names, level_list, since_list],
+        )
+        [bounds] = rows(db, "SELECT min(seq) AS bottom, max(seq) AS top FROM outcomes")
+        depth, start = window * 64, bounds["top"]
+        while need and start >= bounds["bottom"]:
+            start = max(bounds["top"] - depth, bounds["bottom"] - 1)
+            for row in rows(
+                db,
+                f"""SELECT o.action_type, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent, count(*) AS n
+                    FROM outcomes o JOIN (SELECT * FROM _levels WHERE list_contains(?::VARCHAR[], action_type)) l
+                      ON o.action_type = l.action_type AND o.level = l.level AND (l.since IS NULL OR o.recorded_at >= l.since)
+                    WHERE NOT o.superseded AND o.seq > ? GROUP BY 1""",
+                [sorted(need), start],
+            ):
+                if row["n"] >= need[row["action_type"]]:
+                    recent[row["action_type"]] = row["recent"]
+                    del need[row["action_type"]]
+            depth *= 16
+        db.execute("DROP TABLE _levels")
     result = {}
     for name, level, since in state:
-        row = counts.get(name, {})
         result[name] = Evidence(
             action_type=name,
             level=level,
             since=utc(since) if since else None,
-            outcomes_at_level=row.get("outcomes_at_level", 0),
-            errors_at_level=row.get("errors_at_level", 0),
-            recent=tuple(reversed(row.get("recent") or ())),
-            successes=row.get("successes", 0),
-            failures=row.get("failures", 0),
-            incidents=row.get("incidents", 0),
-            rolled_back=row.get("rolled_back", 0),
+            outcomes_at_level=at_level.get(name, 0),
+            errors_at_level=errors.get(name, 0),
+            recent=tuple(reversed(recent.get(name, ()))),
+            successes=totals.get((name, "success"), 0),
+            failures=totals.get((name, "failure"), 0),
+            incidents=totals.get((name, "incident"), 0),
+            rolled_back=totals.get((name, "rolled_back"), 0),
         )
     return result
 
