@@ -74,7 +74,7 @@ def _database() -> duckdb.DuckDBPyConnection:
     """The process-wide in-memory database the ledger is attached to (made anew after a fork)."""
     global _process_db
     if _process_db is None or _process_db[0] != os.getpid():
-        _process_db = (os.getpid(), duckdb.connect(":memory:", config={"threads": 1}))
+        _process_db = (os.getpid(), duckdb.connect(":memory:", config={"threads": 2}))
     return _process_db[1]
 
 
