@@ -38,6 +38,8 @@ from pathlib import Path
 import sqlglot
 import sqlglot.parser
 
+from tables import markdown, render  # benchmarks/tables.py, beside this script
+
 from classifiers import classify_sql
 from supervisor.models import Category
 
@@ -61,21 +63,6 @@ NAIVE_GATE = tuple(
         r"INSERT\s+OVERWRITE|CREATE\s+OR\s+REPLACE\s+TABLE",
     )
 )
-
-
-def render(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain aligned text table."""
-    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured markdown table."""
-    lines = [headers, ["---"] * len(headers), *rows]
-    return "\n".join("| " + " | ".join(str(c) for c in row) + " |" for row in lines)
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -54,6 +54,8 @@ from typing import Any
 import duckdb
 import yaml
 
+from tables import markdown, render  # benchmarks/tables.py, beside this script
+
 from classifiers.assessment import assess
 from supervisor.models import Assessment, Decision, Proposal
 from supervisor.policy import decide
@@ -126,21 +128,6 @@ MIX: tuple[dict[str, Any], ...] = (
     _action("rotate_credential", {"credential": "svc_loader", "system": "snowflake"}),
     _action("reindex_table", {"table": "shop.orders"}),
 )
-
-
-def render(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain aligned text table."""
-    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured markdown table."""
-    lines = [headers, ["---"] * len(headers), *rows]
-    return "\n".join("| " + " | ".join(str(c) for c in row) + " |" for row in lines)
 
 
 def percentile(values: Sequence[float], pct: int) -> float:

@@ -37,6 +37,8 @@ dropped, not replayed), ``long_backfill`` (over ``backfill_max_hours``, or open-
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,9 +103,9 @@ class PipelineAction(BaseModel):
     name: ClassVar[str]
     touches: ClassVar[tuple[str, ...]]  # the params that name what the action changes
 
+    @abstractmethod
     def summary(self) -> str:
         """One line a reviewer understands."""
-        raise NotImplementedError
 
     def effect(self, *, backfill_max_hours: float) -> Effect:
         """The notes, destructiveness and span that the params, not the type, imply."""
