@@ -24,6 +24,9 @@ _STRINGS = frozenset(
      TokenType.BYTE_STRING, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.UNICODE_STRING}
 )
 _COMMAND_TOKENS = frozenset(Tokenizer.COMMANDS)
+# Looked up once: reading an enum member off its class is slow enough to matter per token.
+_L_PAREN, _R_PAREN, _DOT, _COMMA = TokenType.L_PAREN, TokenType.R_PAREN, TokenType.DOT, TokenType.COMMA
+_NAME_ENDS = frozenset({TokenType.L_PAREN, TokenType.COMMA, TokenType.SEMICOLON})
 # Statements that change nothing a reviewer gates: session and transaction control.
 _NEUTRAL = frozenset(
     {"SET", "RESET", "UNSET", "USE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE",
@@ -56,16 +59,19 @@ class _Tokens:
         self.tokens = tokens
         self.text = text
         self.end = end
-        self.words: list[str | None] = []
+        kinds = [token.token_type for token in tokens]
+        self.words: list[str | None] = [
+            None if kind in _STRINGS else token.text.upper() for kind, token in zip(kinds, tokens)
+        ]
+        self.kinds = kinds
         self.depth: list[int] = []
         level = 0
-        for token in tokens:
-            if token.token_type == TokenType.R_PAREN:
+        for kind in kinds:
+            if kind is _R_PAREN:
                 level -= 1
             self.depth.append(level)
-            if token.token_type == TokenType.L_PAREN:
+            if kind is _L_PAREN:
                 level += 1
-            self.words.append(None if token.token_type in _STRINGS else token.text.upper())
 
     def word(self, index: int) -> str:
         return (self.words[index] or "") if 0 <= index < len(self.words) else ""
@@ -83,15 +89,15 @@ class _Tokens:
             index += 1
         parts: list[str] = []
         while index < len(self.tokens):
-            token = self.tokens[index]
-            if token.token_type in (TokenType.DOT,):
+            kind = self.kinds[index]
+            if kind is _DOT:
                 index += 1
                 continue
-            if token.token_type in _STRINGS or token.token_type in (TokenType.L_PAREN, TokenType.COMMA, TokenType.SEMICOLON):
+            if kind in _STRINGS or kind in _NAME_ENDS:
                 break
-            parts.append(token.text)
+            parts.append(self.tokens[index].text)
             index += 1
-            if index < len(self.tokens) and self.tokens[index].token_type != TokenType.DOT:
+            if index < len(self.tokens) and self.kinds[index] is not _DOT:
                 break
         return ".".join(parts) or None
 
@@ -115,35 +121,43 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
     head = ctx.tokens[0].text.upper() if ctx.tokens else ""
     if head in _NEUTRAL:
         return []
-    toks = _read_tokens(ctx)
     handler = _HANDLERS.get(head)
     if handler is not None:
-        return handler(toks, ctx)
+        return handler(_read_tokens(ctx), ctx)
     if head in _READS:
-        if any(token.token_type in WRITE_TOKENS for token in toks.tokens[1:]):
+        # Only the token types matter here, so the remainder's tokens are not rebuilt into words.
+        after = _remainder(ctx)
+        if any(token.token_type in WRITE_TOKENS for token in (ctx.tokens[1:] if after is None else after)):
             # e.g. a WITH sqlglot could not model whose CTE deletes: not only a read.
             return _opaque(head, ctx, "it reads, but also contains a keyword that writes")
         return [finding(Category.READ, None, f"{head} reads metadata or data")]
-    return _opaque(f"{head} {toks.word(1)}".strip(), ctx)
+    return _opaque(f"{head} {_read_tokens(ctx).word(1)}".strip(), ctx)
 
 
-def _read_tokens(ctx: StatementContext) -> _Tokens:
-    """The statement's tokens; a command keyword's raw remainder is tokenized again.
+def _remainder(ctx: StatementContext) -> list[Token] | None:
+    """The tokens of what follows a command keyword, or None when sqlglot tokenized it already.
 
     sqlglot's tokenizer keeps everything after EXPLAIN, DO, EXECUTE, SHOW ... as one string.
     """
     tokens = ctx.tokens
     if len(tokens) == 2 and tokens[0].token_type in _COMMAND_TOKENS and tokens[1].token_type == TokenType.STRING:
-        rest = ctx.source[tokens[0].end + 1 : ctx.end]
         try:
-            inner = tokenizer_for(ctx.dialect).tokenize(rest)
+            return tokenizer_for(ctx.dialect).tokenize(ctx.source[tokens[0].end + 1 : ctx.end])
         except (TokenError, RecursionError):
-            return _Tokens(tokens, ctx.source, ctx.end)
-        text = " " + rest
-        shifted = [Token(t.token_type, t.text, t.line, t.col, t.start + 1, t.end + 1, t.comments) for t in inner]
-        head = Token(tokens[0].token_type, tokens[0].text, 1, 1, 0, 0, [])
-        return _Tokens([head, *shifted], text, len(text))
-    return _Tokens(tokens, ctx.source, ctx.end)
+            return None
+    return None
+
+
+def _read_tokens(ctx: StatementContext) -> _Tokens:
+    """The statement's tokens, with a command keyword's raw remainder tokenized again."""
+    tokens = ctx.tokens
+    inner = _remainder(ctx)
+    if inner is None:
+        return _Tokens(tokens, ctx.source, ctx.end)
+    text = " " + ctx.source[tokens[0].end + 1 : ctx.end]
+    shifted = [Token(t.token_type, t.text, t.line, t.col, t.start + 1, t.end + 1, t.comments) for t in inner]
+    head = Token(tokens[0].token_type, tokens[0].text, 1, 1, 0, 0, [])
+    return _Tokens([head, *shifted], text, len(text))
 
 
 def _opaque(what: str, ctx: StatementContext, why: str = "its effect cannot be known from the text") -> list[Finding]:
@@ -256,12 +270,12 @@ def _clauses(toks: _Tokens, start: int) -> list[tuple[int, int]]:
     while toks.word(index) in _OBJECT_WORDS or toks.word(index) == "NOT":
         index += 1
     index += 1  # the name
-    while index + 1 < len(toks.words) and toks.tokens[index].token_type == TokenType.DOT:
+    while index + 1 < len(toks.words) and toks.kinds[index] is _DOT:
         index += 2
     clauses: list[tuple[int, int]] = []
     begin = index
     for position in range(index, len(toks.words)):
-        if toks.depth[position] == 0 and toks.tokens[position].token_type == TokenType.COMMA:
+        if toks.depth[position] == 0 and toks.kinds[position] is _COMMA:
             if position > begin:
                 clauses.append((begin, position))
             begin = position + 1

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import threading
 from functools import lru_cache
 
 from sqlglot import exp
@@ -63,7 +62,8 @@ class StatementContext:
         source: the whole script the statement is part of (token offsets point into it).
         end: the offset in ``source`` just past the statement's last token.
         tokens: the statement's tokens (comments and string literals are not keywords here).
-        nodes: the statement's nodes of the ``INDEXED`` types, in walk order.
+        nodes: the statement's nodes of the ``INDEXED`` types, in walk order; only the types
+            present are keys, so a rule reads ``ctx.nodes.get(kind, ())``.
         backfill_max_hours: a write spanning more than this is a costly backfill.
         now: the reference time for relative date ranges, or None when unknown.
         classify_nested: classifies SQL found inside this statement (a literal passed to
@@ -80,10 +80,6 @@ class StatementContext:
     classify_nested: Callable[[str], list[Finding]]
     nodes: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
 
-    def of(self, kind: type[exp.Expression]) -> list[exp.Expression]:
-        """The statement's nodes of one indexed type (empty when there are none)."""
-        return self.nodes.get(kind, [])
-
     def index(self, root: exp.Expression, *, shallow: bool = False) -> None:
         """Walk the tree once and remember the nodes the rules look for.
 
@@ -99,6 +95,24 @@ class StatementContext:
             for action in root.args.get("actions") or () if isinstance(root, exp.Alter) else ():
                 nodes.setdefault(type(action), []).append(action)
             return
+        # sqlglot's compiled depth-first walk visits nodes in the same order as the stack walk
+        # below at half the cost; only EXPLAIN, whose statement must not be walked, needs that.
+        for node in root.dfs():
+            kind = type(node)
+            if kind in _INDEXED:
+                bucket = nodes.get(kind)
+                if bucket is None:
+                    nodes[kind] = [node]
+                else:
+                    bucket.append(node)
+            elif kind is exp.Describe and node.args.get("style") != "ANALYZE":
+                nodes.clear()
+                self._index_planned(root)
+                return
+
+    def _index_planned(self, root: exp.Expression) -> None:
+        """The walk for a tree holding an EXPLAIN: the explained statement's tables, not its effect."""
+        nodes = self.nodes
         stack: list[exp.Expression] = [root]
         pop, push = stack.pop, stack.extend
         while stack:
@@ -156,10 +170,13 @@ def table_name(table: object) -> str | None:
         >>> table_name(sqlglot.parse_one("SELECT 1 FROM shop.public.orders").find(exp.Table))
         'shop.public.orders'
     """
-    if type(table) is exp.Table:
+    kind = type(table)
+    if kind is exp.Table:
         args = table.args
         if args.get("db") is None and args.get("catalog") is None:
             return table.name or None
+    elif kind is exp.Schema:  # CREATE TABLE t (...): the name is the table inside
+        return table_name(table.this)
     if not isinstance(table, exp.Expression):
         return None
     if isinstance(table, exp.Table):
@@ -177,8 +194,9 @@ def target_names(table: exp.Expression | None) -> set[str]:
     """Lower-cased names a column qualifier may use to mean this table: its name and alias."""
     names: set[str] = set()
     if isinstance(table, exp.Table):
-        if table.name:
-            names.add(table.name.lower())
-        if table.alias:
-            names.add(table.alias.lower())
+        name, alias = table.name, table.alias
+        if name:
+            names.add(name.lower())
+        if alias:
+            names.add(alias.lower())
     return names

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -42,7 +43,7 @@ _ISO = re.compile(
 )
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _INTERVAL_TEXT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([A-Za-z]+?)S?\s*$")
-_DATE_NAME = re.compile(r"(^|_)(ds|dt|date|day|dte|partition_date|date_id|day_id|yyyymmdd)($|_)", re.I)
+_DATE_NAME = re.compile(r"(^|_)(ds|dt|date|day|dte|partition_date|date_id|day_id|yyyymmdd)($|_)", re.IGNORECASE)
 _NOW_FUNCS = frozenset(
     {"NOW", "GETDATE", "GETUTCDATE", "SYSDATE", "SYSTIMESTAMP", "SYSDATETIME", "CURRENT_TIMESTAMP",
      "LOCALTIMESTAMP", "CURRENT_DATETIME", "UTC_TIMESTAMP", "TODAY", "CURDATE", "CURRENT_DATE",
@@ -77,11 +78,29 @@ class Bounds:
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """The time a write covers: ``hours`` is None when the range is open-ended."""
+    """The time a write covers: ``hours`` is None when the range is open-ended.
+
+    ``low`` and ``high`` are the column's bounds as measured (made absolute when ``now`` was
+    needed to compare them); the description is only worded when a rule reports the span.
+    """
 
     column: str
     hours: float | None
-    description: str
+    low: Point | None
+    high: Point | None
+
+    @property
+    def description(self) -> str:
+        column, low, high = self.column, self.low, self.high
+        if low is None and high is None:
+            return f"{column} is not bounded in time"
+        if low is None:
+            return f"everything in {column} before {_show(high)}"
+        if high is None:
+            if low.relative:
+                return f"{column} from {_show(low)} until now"
+            return f"{column} from {_show(low)} with no end"
+        return f"{column} from {_show(low)} to {_show(high)}"
 
 
 def write_span(conditions: list[exp.Expression], now: datetime | None = None) -> Span | None:
@@ -120,23 +139,19 @@ def _narrower(a: Span, b: Span) -> bool:
 
 def _measure(column: str, bounds: Bounds, now: datetime | None) -> Span:
     low, high = bounds.low, bounds.high
-    if low is None and high is None:
-        return Span(column, None, f"{column} is not bounded in time")
-    if low is None:
-        return Span(column, None, f"everything in {column} before {_show(high)}")
-    if high is None:
-        if low.relative:
+    if low is None or high is None:
+        if low is not None and low.relative:
             seconds = -low.seconds + (DAY if low.day else 0.0)
-            return Span(column, max(seconds, 0.0) / 3600, f"{column} from {_show(low)} until now")
-        return Span(column, None, f"{column} from {_show(low)} with no end")
+            return Span(column, max(seconds, 0.0) / 3600, low, high)
+        return Span(column, None, low, high)
     if low.relative != high.relative:
         if now is None:
-            return Span(column, None, f"{column} from {_show(low)} to {_show(high)}")
+            return Span(column, None, low, high)
         low, high = _absolute(low, now), _absolute(high, now)
     seconds = high.seconds - low.seconds
     if low.relative and low.day and not high.day:
         seconds += DAY
-    return Span(column, max(seconds, 0.0) / 3600, f"{column} from {_show(low)} to {_show(high)}")
+    return Span(column, max(seconds, 0.0) / 3600, low, high)
 
 
 def _absolute(point: Point, now: datetime) -> Point:
@@ -255,7 +270,7 @@ def _envelope(a: Bounds, b: Bounds) -> Bounds:
     return Bounds(low, high)
 
 
-def _pick(a: Point | None, b: Point | None, choose: type[max] | type[min]) -> Point | None:
+def _pick(a: Point | None, b: Point | None, choose: type[max | min]) -> Point | None:
     if a is None:
         return b
     if b is None or a.relative != b.relative:
@@ -265,18 +280,19 @@ def _pick(a: Point | None, b: Point | None, choose: type[max] | type[min]) -> Po
 
 def _column_key(node: exp.Expression | None) -> str | None:
     """The column a bound applies to; casts and date truncations of a column count as it."""
-    while isinstance(node, (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate,
-                            exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
-        node = node.this
-    if isinstance(node, exp.Column):
-        return ".".join(part.name for part in node.parts).lower()
-    return None
+    if type(node) is not exp.Column:  # usually it is the column itself
+        while isinstance(node, (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate,
+                                exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
+            node = node.this
+        if not isinstance(node, exp.Column):
+            return None
+    return ".".join([part.name for part in node.parts]).lower()
 
 
 def _point(node: exp.Expression | None, column: exp.Expression | None = None) -> Point | None:
     """A time value, or None when the expression is not one."""
-    if node is None:
-        return None
+    if node is None or type(node) is exp.Column:
+        return None  # a column (the other side of a join condition, say) is the common miss
     if isinstance(node, exp.Literal):
         if node.is_string:
             return _parse_literal(node.this)
@@ -289,9 +305,10 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
                          exp.StrToTime, exp.TimeStrToTime, exp.TimeStrToDate, exp.DateStrToDate,
                          exp.Date, exp.Timestamp, exp.Datetime, exp.TsOrDsToTimestamp)):
         inner = _point(node.this, column)
-        if inner is not None and isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEMPORAL_TYPES):
-            date_only = node.to.this in (exp.DType.DATE, exp.DType.DATE32)
-            return Point(inner.relative, inner.seconds, inner.day or date_only)
+        if inner is not None and isinstance(node, exp.Cast) and _is_temporal(node.to):
+            # A cast to a date type makes the point a whole day.
+            if node.to.this in (exp.DType.DATE, exp.DType.DATE32) and not inner.day:
+                return Point(inner.relative, inner.seconds, True)
         return inner
     if isinstance(node, exp.CurrentDate):
         return Point(True, 0.0, True)
@@ -332,6 +349,14 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
         # Truncating moves the point back by up to one unit: take the earliest it can be.
         return base.shifted(-(_UNIT_SECONDS.get(unit or "DAY", DAY)))
     return None
+
+
+def _is_temporal(to: exp.Expression) -> bool:
+    """Whether a cast's target is a date or time type."""
+    if type(to) is exp.DataType and type(to.this) is exp.DType:
+        # What DataType.is_type decides for a plain type, without building a DataType per candidate.
+        return to.this in exp.DataType.TEMPORAL_TYPES
+    return to.is_type(*exp.DataType.TEMPORAL_TYPES)
 
 
 def _sqlite_point(node: exp.Anonymous) -> Point | None:
@@ -382,7 +407,9 @@ def _number(node: exp.Expression | None) -> float | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _parse_literal(text: str) -> Point | None:
+    # Scripts repeat the same few date literals; a Point is immutable, so share it.
     match = _ISO.match(text)
     if match is None:
         return _COMPACT.match(text) and _from_parts(_COMPACT.match(text).groups())  # type: ignore[union-attr,return-value]

@@ -18,7 +18,7 @@ from .backfill import costly_backfill
 from .ddl import access_change, routine_body, schema_change
 from .destructive import drop_object, overwrite_table, truncate_table
 from .opaque import dynamic_sql, unsupported_command
-from .reads_writes import read_query, scoped_write
+from .reads_writes import READ_ROOTS, read_query, scoped_write
 from .scope import delete_without_where, update_without_where
 
 Rule = Callable[[exp.Expression, StatementContext], list[Finding]]
@@ -54,8 +54,13 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     scoped_write: frozenset({exp.Insert, exp.MultitableInserts, exp.Merge, exp.Into, exp.Copy, exp.Create, exp.LoadData}),
     routine_body: frozenset({exp.Create}),
 }
+# The root types a rule can find anything in; a rule not listed looks at every root.
+ROOT_TRIGGERS: dict[Rule, tuple[type[exp.Expression], ...]] = {
+    read_query: READ_ROOTS,
+}
 
 __all__ = [
+    "ROOT_TRIGGERS",
     "RULES",
     "TRIGGERS",
     "Rule",

@@ -29,7 +29,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
     """
     found: list[Finding] = []
     for kind in _WRITES:
-        for node in ctx.of(kind):
+        for node in ctx.nodes.get(kind, ()):
             if isinstance(node.parent, exp.When):
                 continue  # MERGE ... THEN INSERT: the MERGE itself is measured
             conditions = _filters(node)
@@ -49,7 +49,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
                     span.hours,
                 )
             )
-    for node in ctx.of(exp.Into):
+    for node in ctx.nodes.get(exp.Into, ()):
         select = node.parent
         if isinstance(select, exp.Select):
             span = write_span(_wheres(select), ctx.now)
@@ -61,16 +61,18 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
 
 def _filters(node: exp.Expression) -> list[exp.Expression]:
     """The predicates that bound which rows a write touches or produces."""
-    conditions: list[exp.Expression] = _wheres(node.args.get("with_"))
+    args = node.args
+    with_ = args.get("with_")
+    conditions: list[exp.Expression] = _wheres(with_) if with_ is not None else []
     if isinstance(node, exp.Insert):
-        if node.args.get("where") is not None:
-            conditions.append(node.args["where"])
+        if args.get("where") is not None:
+            conditions.append(args["where"])
         conditions.extend(_wheres(node.expression))
     elif isinstance(node, exp.Merge):
-        if node.args.get("on") is not None:
-            conditions.append(node.args["on"])
-        conditions.extend(_wheres(node.args.get("using")))
-        whens = node.args.get("whens")
+        if args.get("on") is not None:
+            conditions.append(args["on"])
+        conditions.extend(_wheres(args.get("using")))
+        whens = args.get("whens")
         for when in whens.expressions if whens else []:
             if when.args.get("condition") is not None:
                 conditions.append(when.args["condition"])

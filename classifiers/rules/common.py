@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from classifiers.context import dialect_engine
 from supervisor.models import Category, Finding
 
 MAX_SHOWN = 80
 
 
+@lru_cache(maxsize=4096)
 def finding(category: Category, obj: str | None, message: str, span_hours: float | None = None) -> Finding:
-    """Build a finding (a thin alias that keeps rule bodies short)."""
+    """Build a finding (a thin alias that keeps rule bodies short).
+
+    Findings are immutable, so statements that say the same thing about the same object
+    share one instead of each validating its own.
+    """
     return Finding(category=category, object=obj, message=message, span_hours=span_hours)
 
 
@@ -20,7 +28,7 @@ def shown(node: exp.Expression | None, dialect: str) -> str:
     if node is None:
         return ""
     try:
-        text = node.sql(dialect=dialect)
+        text = node.sql(dialect=dialect_engine(dialect))
     except (RecursionError, SqlglotError, ValueError, TypeError, KeyError):
         return type(node).__name__
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."

@@ -20,21 +20,21 @@ def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
         'sql.schema_change'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Alter):
+    for node in ctx.nodes.get(exp.Alter, ()):
         name = table_name(node.this)
         actions = node.args.get("actions") or []
         changes = [action for action in actions if not _handled_elsewhere(action)]
         if changes or not actions:
             what = ", ".join(dict.fromkeys(_describe(action) for action in changes))
             found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind_of(node) or 'TABLE'} {name} changes its definition{': ' + what if what else ''}"))
-    for node in ctx.of(exp.Create):
+    for node in ctx.nodes.get(exp.Create, ()):
         if node.args.get("replace") and kind_of(node) != "TABLE":
             name = table_name(node.this)
             found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind_of(node)} {name} replaces its definition"))
-    for node in ctx.of(exp.Undrop):
+    for node in ctx.nodes.get(exp.Undrop, ()):
         name = table_name(node.this)
         found.append(finding(Category.SCHEMA_CHANGE, name, f"UNDROP {kind_of(node)} {name} restores a dropped object"))
-    for node in ctx.of(exp.Comment):
+    for node in ctx.nodes.get(exp.Comment, ()):
         name = table_name(node.this)
         found.append(finding(Category.SCHEMA_CHANGE, name, f"COMMENT ON {kind_of(node)} {name} changes its description"))
     return found
@@ -70,7 +70,7 @@ def access_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
     found: list[Finding] = []
     for kind in (exp.Grant, exp.Revoke):
         verb = kind.__name__.upper()
-        for node in ctx.of(kind):
+        for node in ctx.nodes.get(kind, ()):
             name = table_name(node.args.get("securable"))
             privileges = ", ".join(p.name or p.sql() for p in node.args.get("privileges") or [])
             principals = ", ".join(p.name for p in node.args.get("principals") or [])
@@ -92,7 +92,7 @@ def routine_body(expression: exp.Expression, ctx: StatementContext) -> list[Find
         'sql.unscoped_delete'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Create):
+    for node in ctx.nodes.get(exp.Create, ()):
         body = node.expression
         if kind_of(node) not in ("FUNCTION", "PROCEDURE") or not isinstance(body, (exp.Heredoc, exp.Literal)):
             continue

@@ -33,7 +33,7 @@ def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         'sql.drop'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Drop):
+    for node in ctx.nodes.get(exp.Drop, ()):
         alter = node.parent if isinstance(node.parent, exp.Alter) else None
         if alter is not None:
             if not is_data_drop_action(node):
@@ -49,7 +49,7 @@ def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         for table in node.args.get("tables") or [node.this]:
             name = table_name(table)
             found.append(finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone"))
-    for node in ctx.of(exp.DropPartition):
+    for node in ctx.nodes.get(exp.DropPartition, ()):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
         found.append(finding(Category.DROP, owner, f"ALTER TABLE {owner} DROP PARTITION {shown(node, ctx.dialect).removeprefix('DROP ')} deletes the partition's rows"))
     return found
@@ -64,7 +64,7 @@ def truncate_table(expression: exp.Expression, ctx: StatementContext) -> list[Fi
         (<Category.TRUNCATE: 'truncate'>,)
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.TruncateTable):
+    for node in ctx.nodes.get(exp.TruncateTable, ()):
         what = "DATABASE" if node.args.get("is_database") else "TABLE"
         for table in node.expressions:
             name = table_name(table)
@@ -85,11 +85,11 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
         'sql.overwrite'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Create):
+    for node in ctx.nodes.get(exp.Create, ()):
         if node.args.get("replace") and kind_of(node) == "TABLE":
             name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows"))
-    for node in ctx.of(exp.Insert):
+    for node in ctx.nodes.get(exp.Insert, ()):
         name = table_name(node.this)
         if isinstance(node.parent, exp.When):
             continue
@@ -101,19 +101,19 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
         elif node.args.get("using"):
             keys = ", ".join(key.name for key in node.args["using"])
             found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE USING ({keys}) replaces the rows of {name} sharing those keys"))
-    for node in ctx.of(exp.MultitableInserts):
+    for node in ctx.nodes.get(exp.MultitableInserts, ()):
         # sqlglot keeps no OVERWRITE flag on INSERT OVERWRITE ALL: its second token says it.
         if len(ctx.tokens) > 1 and ctx.tokens[1].text.upper() == "OVERWRITE":
             for name in multitable_targets(node):
                 found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE ALL replaces the existing rows of {name}"))
-    for node in ctx.of(exp.LoadData):
+    for node in ctx.nodes.get(exp.LoadData, ()):
         if node.args.get("overwrite"):
             name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"LOAD DATA ... OVERWRITE INTO TABLE replaces the rows of {name}"))
-    for node in ctx.of(exp.ReplacePartition):
+    for node in ctx.nodes.get(exp.ReplacePartition, ()):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
         found.append(finding(Category.OVERWRITE, owner, f"ALTER TABLE {owner} REPLACE PARTITION replaces the partition's rows"))
-    for node in ctx.of(exp.Merge):
+    for node in ctx.nodes.get(exp.Merge, ()):
         if merge_replaces(node):
             name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"MERGE ... ON FALSE deletes every row of {name} not in the source"))

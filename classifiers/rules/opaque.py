@@ -21,7 +21,7 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         'sql.drop'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Execute) + ctx.of(exp.ExecuteSql):
+    for node in (*ctx.nodes.get(exp.Execute, ()), *ctx.nodes.get(exp.ExecuteSql, ())):
         text = _literal_sql(node)
         if text is not None:
             found.extend(ctx.classify_nested(text))
@@ -59,7 +59,7 @@ def unsupported_command(expression: exp.Expression, ctx: StatementContext) -> li
     """
     from classifiers.commands import recognize_command
 
-    commands = ctx.of(exp.Command)
+    commands = ctx.nodes.get(exp.Command, ())
     if not commands:
         return []
     if commands[0] is expression or (isinstance(expression, exp.Alter) and ctx.tokens):

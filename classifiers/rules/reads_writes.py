@@ -30,9 +30,9 @@ def read_query(expression: exp.Expression, ctx: StatementContext) -> list[Findin
         return []
     if not _WRITE_NODES.isdisjoint(ctx.nodes):
         return []  # a query around a data-modifying CTE does more than read
-    ctes = {cte.alias_or_name.lower() for cte in ctx.of(exp.CTE)}
+    ctes = {cte.alias_or_name.lower() for cte in ctx.nodes.get(exp.CTE, ())}
     names: list[str] = []
-    for table in ctx.of(exp.Table):
+    for table in ctx.nodes.get(exp.Table, ()):
         read_here = isinstance(table.parent, (exp.From, exp.Join)) or isinstance(expression, exp.Describe)
         name = table_name(table) if read_here else None
         if name and name.lower() not in ctes and name not in names:
@@ -49,18 +49,21 @@ def read_tables(expression: exp.Expression) -> tuple[Finding, ...]:
     pending = [expression]
     while pending:
         node = pending.pop()
-        if isinstance(node, exp.SetOperation):
-            pending.extend((node.this, node.expression))
-            continue
-        if isinstance(node, exp.Subquery):
-            pending.append(node.this)
-            continue
+        if type(node) is not exp.Select:  # the usual case, and neither of these
+            if isinstance(node, exp.SetOperation):
+                pending.extend((node.this, node.expression))
+                continue
+            if isinstance(node, exp.Subquery):
+                pending.append(node.this)
+                continue
         args = node.args
         from_ = args.get("from_")
-        sources = [from_.this] if from_ is not None else []
         joins = args.get("joins")
+        if from_ is None and not joins:
+            continue
+        sources = [from_.this] if from_ is not None else []
         if joins:
-            sources.extend(join.this for join in joins)
+            sources.extend([join.this for join in joins])
         with_ = args.get("with_")
         ctes = {cte.alias_or_name.lower() for cte in with_.expressions} if with_ is not None else ()
         for source in sources:
@@ -70,7 +73,7 @@ def read_tables(expression: exp.Expression) -> tuple[Finding, ...]:
                     names.append(name)
     if not names:
         return (_reads_nothing(type(expression).__name__.upper()),)
-    return tuple(_read(name) for name in names)
+    return _reads(tuple(names))
 
 
 def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding]:
@@ -85,6 +88,11 @@ def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding
 def _reads_nothing(kind: str) -> Finding:
     verb = "explains" if kind == "DESCRIBE" else "reads"
     return finding(Category.READ, None, f"{kind} {verb} no stored table")
+
+
+@lru_cache(maxsize=1024)
+def _reads(names: tuple[str, ...]) -> tuple[Finding, ...]:
+    return tuple(_read(name) for name in names)
 
 
 @lru_cache(maxsize=4096)
@@ -106,7 +114,7 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
         'sql.write'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Insert):
+    for node in ctx.nodes.get(exp.Insert, ()):
         if isinstance(node.parent, exp.When):
             continue  # MERGE ... THEN INSERT: reported with the MERGE
         if node.args.get("overwrite") or node.args.get("where") is not None or node.args.get("using"):
@@ -116,28 +124,28 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
         if node.args.get("conflict") is not None:
             verb = "upserts rows into"
         found.append(finding(Category.WRITE, name, f"INSERT {verb} {name}"))
-    for node in ctx.of(exp.MultitableInserts):
+    for node in ctx.nodes.get(exp.MultitableInserts, ()):
         for name in multitable_targets(node):
             found.append(finding(Category.WRITE, name, f"INSERT ALL inserts rows into {name}"))
-    for node in ctx.of(exp.Merge):
+    for node in ctx.nodes.get(exp.Merge, ()):
         if merge_replaces(node):
             continue  # overwrite_table reports it
         name = table_name(node.this)
         found.append(finding(Category.WRITE, name, f"MERGE changes rows of {name} matched by its ON condition"))
-    for node in ctx.of(exp.Into):
+    for node in ctx.nodes.get(exp.Into, ()):
         name = table_name(node.this)
         found.append(finding(Category.WRITE, name, f"SELECT ... INTO creates the table {name}"))
-    for node in ctx.of(exp.Copy):
+    for node in ctx.nodes.get(exp.Copy, ()):
         name = table_name(node.this)
         if node.args.get("kind"):
             found.append(finding(Category.WRITE, name, f"COPY loads files into {name}"))
         else:
             found.append(finding(Category.READ, name, f"COPY exports {name or 'a query'} to files outside the database"))
-    for node in ctx.of(exp.LoadData):
+    for node in ctx.nodes.get(exp.LoadData, ()):
         if not node.args.get("overwrite"):
             name = table_name(node.this)
             found.append(finding(Category.WRITE, name, f"LOAD DATA loads files into {name}"))
-    for node in ctx.of(exp.Create):
+    for node in ctx.nodes.get(exp.Create, ()):
         if node.args.get("replace"):
             continue  # overwrite_table or schema_change reports these
         name = table_name(node.this)

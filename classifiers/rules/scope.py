@@ -25,7 +25,7 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         'sql.unscoped_delete'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Delete):
+    for node in ctx.nodes.get(exp.Delete, ()):
         if isinstance(node.parent, exp.When):
             continue  # MERGE ... THEN DELETE acts on the rows the ON condition matched
         target = node.this
@@ -49,7 +49,7 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         'sql.unscoped_update'
     """
     found: list[Finding] = []
-    for node in ctx.of(exp.Update):
+    for node in ctx.nodes.get(exp.Update, ()):
         if isinstance(node.parent, exp.When):
             continue  # MERGE ... THEN UPDATE acts on the rows the ON condition matched
         target = node.this
@@ -82,9 +82,10 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, ctx: Sta
         if join_conditions or others:
             return "has no WHERE clause and no join predicate on its target"
         return "has no WHERE clause"
-    if never_true(where):
+    truth = _truth(where)
+    if truth is False:
         return None
-    if always_true(where):
+    if truth is True:
         return f"has an always-true WHERE ({shown(where, ctx.dialect)})"
     if _refers_to(where, names, others) or any(_refers_to(on, names, others) for on in join_conditions):
         return None
@@ -103,16 +104,20 @@ def _joins(
     """
     conditions: list[exp.Expression] = []
     others: list[str] = []
+    using = node.args.get("using")
+    from_ = node.args.get("from_")
+    target_joins = isinstance(target, exp.Table) and target.args.get("joins")
+    if not isinstance(using, list) and not isinstance(from_, exp.From) and not target_joins:
+        return conditions, others  # the common case: the target alone, joined to nothing
     sources: list[exp.Expression] = []
     if isinstance(target, exp.Table):
         sources.append(target)
-    using = node.args.get("using")
     if isinstance(using, list):
         sources.extend(using)
-    from_ = node.args.get("from_")
     if isinstance(from_, exp.From):
         sources.append(from_.this)
-    own = {table_name(target).lower()} if table_name(target) else set()
+    own_name = table_name(target)
+    own = {own_name.lower()} if own_name else set()
     for source in sources:
         for table in [source] + [join.this for join in source.args.get("joins") or []]:
             if table is target:
@@ -181,6 +186,7 @@ def never_true(condition: exp.Expression) -> bool:
     return _truth(condition) is False
 
 
+_REFLEXIVE = (exp.EQ, exp.GTE, exp.LTE)
 _COMPARE = {
     exp.EQ: lambda a, b: a == b,
     exp.NEQ: lambda a, b: a != b,
@@ -197,38 +203,44 @@ def _truth(node: exp.Expression) -> bool | None:
     Plain boolean logic and literal comparisons are decided here; a column-free part that is
     still undecided (``1 + 1 = 2``) is handed to sqlglot's simplifier.
     """
-    if isinstance(node, exp.Paren):
-        return _truth(node.this)
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Literal):
-        return None if node.is_string else _number(node) not in (None, 0.0) if _number(node) is not None else None
-    if isinstance(node, exp.Not):
-        inner = _truth(node.this)
-        return None if inner is None else not inner
-    if isinstance(node, exp.Or):
-        left, right = _truth(node.this), _truth(node.expression)
-        if left is True or right is True:
-            return True
-        return False if left is False and right is False else None
-    if isinstance(node, exp.And):
-        left, right = _truth(node.this), _truth(node.expression)
-        if left is False or right is False:
-            return False
-        return True if left is True and right is True else None
+    # Comparisons come first: they are most predicates, and none is any of the types below.
     compare = _COMPARE.get(type(node))
     if compare is not None:
-        a, b = _constant(node.this), _constant(node.expression)
+        left, right = node.this, node.expression
+        if isinstance(left, exp.Column):
+            # x = x holds on every row where x is not null; any other test of a column depends on the row.
+            return True if type(node) in _REFLEXIVE and left == right else None
+        if isinstance(right, exp.Column):
+            return None
+        a, b = _constant(left), _constant(right)
         if a is not None and b is not None and type(a) is type(b):
             return bool(compare(a, b))
-        if type(node) in (exp.EQ, exp.GTE, exp.LTE) and isinstance(node.this, exp.Column) and node.this == node.expression:
-            return True  # x = x: every row where x is not null
-    if isinstance(node, exp.In) and not node.args.get("query"):
-        value = _constant(node.this)
-        values = [_constant(v) for v in node.expressions]
-        if value is not None and values and all(v is not None for v in values):
-            return value in values
-    if isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
+    elif isinstance(node, exp.Paren):
+        return _truth(node.this)
+    elif isinstance(node, exp.Boolean):
+        return bool(node.this)
+    elif isinstance(node, exp.Literal):
+        return None if node.is_string else _number(node) not in (None, 0.0) if _number(node) is not None else None
+    elif isinstance(node, exp.Not):
+        inner = _truth(node.this)
+        return None if inner is None else not inner
+    elif isinstance(node, exp.Or):
+        left_truth, right_truth = _truth(node.this), _truth(node.expression)
+        if left_truth is True or right_truth is True:
+            return True
+        return False if left_truth is False and right_truth is False else None
+    elif isinstance(node, exp.And):
+        left_truth, right_truth = _truth(node.this), _truth(node.expression)
+        if left_truth is False or right_truth is False:
+            return False
+        return True if left_truth is True and right_truth is True else None
+    elif isinstance(node, exp.In):
+        if not node.args.get("query"):
+            value = _constant(node.this)
+            values = [_constant(v) for v in node.expressions]
+            if value is not None and values and all(v is not None for v in values):
+                return value in values
+    elif isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
         return False
     if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
