@@ -37,9 +37,8 @@ dropped, not replayed), ``long_backfill`` (over ``backfill_max_hours``, or open-
 
 from __future__ import annotations
 
-from abc import abstractmethod
-
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
