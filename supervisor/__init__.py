@@ -31,7 +31,7 @@ _EXPORTS = {
     "Ladder": "supervisor.trust_ladder",
     "load_ladder": "supervisor.trust_ladder",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["Assessment", "Decision", "Ladder", "Outcome", "PolicyDecision", "Proposal", "Supervisor", "decide", "load_ladder"]
 
 
 def __getattr__(name: str) -> Any:

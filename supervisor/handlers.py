@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -222,13 +223,10 @@ def audit(args: argparse.Namespace, out: TextIO) -> int:
     """``trustladder audit verify`` / ``audit export``."""
     supervisor = supervisor_for(args)
     if args.audit_command == "export":
-        target = open(args.output, "w", encoding="utf-8") if args.output not in (None, "-") else out
-        try:
+        with ExitStack() as stack:
+            target = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output not in (None, "-") else out
             for entry in supervisor.audit_entries():
                 target.write(entry.model_dump_json() + "\n")
-        finally:
-            if target is not out:
-                target.close()
         return EXIT_OK
     report = supervisor.verify_audit()
     if report.ok:
@@ -244,5 +242,6 @@ def tick(args: argparse.Namespace, out: TextIO) -> int:
     report = supervisor_for(args).tick(now=now())
     lines = [f"escalated {r.proposal_id} to {r.group}" for r in report.escalated]
     lines += [f"expired {r.proposal_id}: {r.note}" for r in report.expired]
+    lines += [f"lapsed {r.proposal_id}: {r.note}" for r in report.lapsed]
     emit(out, args, report.model_dump(mode="json"), "\n".join(lines) or "nothing timed out")
     return EXIT_OK

@@ -331,3 +331,66 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
 def queue(db: duckdb.DuckDBPyConnection) -> list[tuple[StoredProposal, ApprovalRequest]]:
     """Proposals awaiting a human, oldest first."""
     return [(proposal, request) for request in approvals_in_state(db, ApprovalState.PENDING) if (proposal := get_proposal(db, request.proposal_id))]
+
+
+# -- orchestrator runs ------------------------------------------------------------------------------
+
+# Proposals the gate may hand to an orchestrator: decided allow/notify or approved, never launched,
+# executed or given an outcome by other means. Ordered by when they became ready.
+_READY = """
+    WITH latest AS (SELECT proposal_id, arg_max(decision, seq) AS decision FROM decisions GROUP BY 1)
+    SELECT p.id, coalesce(a.resolved_at, p.created_at) AS ready_at
+    FROM proposals p JOIN latest l ON l.proposal_id = p.id LEFT JOIN approvals a ON a.proposal_id = p.id
+    WHERE (l.decision IN ('allow', 'notify') OR a.state = 'approved')
+      AND p.id NOT IN (SELECT proposal_id FROM launches)
+      AND p.id NOT IN (SELECT proposal_id FROM executions)
+      AND p.id NOT IN (SELECT proposal_id FROM outcomes)
+      AND (coalesce(a.resolved_at, p.created_at), p.id) > (?, ?)
+    ORDER BY ready_at, p.id
+    LIMIT ?"""
+
+
+def ready_candidates(db: duckdb.DuckDBPyConnection, *, after: tuple[datetime, str] | None, limit: int) -> list[tuple[str, datetime]]:
+    """Up to ``limit`` proposals that may be ready to launch, after a ``(ready_at, id)`` cursor."""
+    start = (_naive(after[0]), after[1]) if after else (datetime(1970, 1, 1), "")
+    return [(row[0], utc(row[1])) for row in db.execute(_READY, [*start, limit]).fetchall()]
+
+
+def insert_launch(db: duckdb.DuckDBPyConnection, *, proposal_id: str, run_key: str, by: str | None, now: datetime) -> None:
+    """Record that a run was requested for a proposal."""
+    db.execute("INSERT INTO launches VALUES (?, ?, ?, ?)", [proposal_id, run_key, _naive(now), by])
+
+
+def launches_without_run(db: duckdb.DuckDBPyConnection, *, limit: int) -> list[tuple[str, str, datetime]]:
+    """Launched proposals with no run recorded yet: (proposal id, run key, requested at), oldest first."""
+    found = db.execute(
+        """SELECT l.proposal_id, l.run_key, l.requested_at FROM launches l
+           WHERE l.proposal_id NOT IN (SELECT proposal_id FROM runs)
+           ORDER BY l.requested_at, l.proposal_id LIMIT ?""",
+        [limit],
+    ).fetchall()
+    return [(row[0], row[1], utc(row[2])) for row in found]
+
+
+def unfinished_runs(db: duckdb.DuckDBPyConnection, *, limit: int) -> list[tuple[str, str]]:
+    """Runs that executed a proposal and have no result yet: (run id, proposal id), oldest first."""
+    return [(row[0], row[1]) for row in db.execute("SELECT run_id, proposal_id FROM runs WHERE finished_at IS NULL ORDER BY cleared_at, run_id LIMIT ?", [limit]).fetchall()]
+
+
+def get_run(db: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """A recorded run, or None."""
+    found = rows(db, "SELECT * FROM runs WHERE run_id = ?", [run_id])
+    return found[0] if found else None
+
+
+def insert_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, cleared_at: datetime | None) -> None:
+    """Record a run that was cleared to execute a proposal (or, with no time, one that was not)."""
+    db.execute("INSERT INTO runs VALUES (?, ?, ?, NULL, NULL, NULL)", [run_id, proposal_id, _naive(cleared_at) if cleared_at else None])
+
+
+def finish_run(db: duckdb.DuckDBPyConnection, *, run_id: str, status: str, outcome: Outcome | None, now: datetime) -> None:
+    """Record how a run ended and the outcome it counted as (None when it executed nothing)."""
+    db.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, outcome = ? WHERE run_id = ?",
+        [_naive(now), status, outcome.value if outcome else None, run_id],
+    )

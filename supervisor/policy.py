@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime
 from fnmatch import fnmatchcase
 
@@ -156,7 +157,7 @@ def _cost(proposal: Proposal, ceiling: float) -> list[Reason]:
         value = float(estimate)
     except (TypeError, ValueError):
         return [Reason(code="cost", message=f"estimated cost {estimate!r} is not a number, so it cannot be checked against the ceiling")]
-    if value != value or value > ceiling:  # NaN cannot be shown to be under the ceiling
+    if math.isnan(value) or value > ceiling:  # NaN cannot be shown to be under the ceiling
         return [Reason(code="cost", message=f"estimated cost ${value:,.0f} is above the ceiling of ${ceiling:,.0f}")]
     return []
 

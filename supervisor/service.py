@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +77,48 @@ class OutcomeRecord(Model):
     level_change: LevelChange | None = Field(default=None, description="A promotion or demotion it triggered.")
 
 
+class Ready(Model):
+    """A proposal the gate handed to an orchestrator to run."""
+
+    proposal_id: str = Field(description="The proposal; also the run key.")
+    proposal: Proposal = Field(description="What to run.")
+    action_type: str = Field(description="Its action type.")
+    decision: PolicyDecision = Field(description="Its decision under the ladder in force now.")
+    ready_at: datetime = Field(description="When it became ready: proposed (allow, notify) or approved.")
+
+
+class Blocked(Model):
+    """A proposal that was ready once and may not run now."""
+
+    proposal_id: str = Field(description="The proposal.")
+    reason: Reason = Field(description="Why not.")
+
+
+class LaunchBatch(Model):
+    """What one pass of the launcher found."""
+
+    ready: tuple[Ready, ...] = Field(default=(), description="Recorded as launched; the caller must start one run each.")
+    blocked: tuple[Blocked, ...] = Field(default=(), description="Cleared earlier, refused now (a freeze window, a ladder edit).")
+    pending: int = Field(default=0, description="Proposals waiting for a human.")
+    cursor: str | None = Field(default=None, description="Where the next pass resumes when there is a backlog.")
+
+
+class RunRecord(Model):
+    """What recording a finished orchestrator run did."""
+
+    run_id: str = Field(description="The run.")
+    proposal_id: str = Field(description="The proposal it was launched for.")
+    recorded: bool = Field(description="False when this run's result was already recorded.")
+    executed: bool = Field(description="Whether the run was cleared and executed the proposal.")
+    outcome: OutcomeRecord | None = Field(default=None, description="The outcome it counted as, when it executed.")
+
+
 class TickReport(Model):
     """What ``tick`` did to timed-out approval requests."""
 
     escalated: tuple[ApprovalRequest, ...] = Field(default=(), description="Moved to the next group.")
     expired: tuple[ApprovalRequest, ...] = Field(default=(), description="Expired as denied.")
+    lapsed: tuple[ApprovalRequest, ...] = Field(default=(), description="Approved but not run within approvals.valid_minutes.")
 
 
 class Supervisor:
@@ -172,10 +209,18 @@ class Supervisor:
             return updated
 
     def tick(self, *, now: datetime) -> TickReport:
-        """Escalate or expire approval requests past their time."""
+        """Escalate or expire approval requests past their time, and lapse approvals left unused."""
         escalated: list[ApprovalRequest] = []
         expired: list[ApprovalRequest] = []
+        lapsed: list[ApprovalRequest] = []
         with self.store.transaction() as db:
+            for request in ledger.approvals_in_state(db, ApprovalState.APPROVED):
+                if self._approval_lapsed(request, now) and not ledger.executions_of(db, request.proposal_id):
+                    minutes = self.ladder.approvals.valid_minutes
+                    changed = request.model_copy(update={"state": ApprovalState.EXPIRED, "note": f"approved but not run within {minutes:g} minutes; propose it again"})
+                    ledger.save_approval(db, changed)
+                    self._audit(db, "approval.lapsed", "trustladder", changed.proposal_id, now, note=changed.note)
+                    lapsed.append(changed)
             for request in ledger.approvals_in_state(db, ApprovalState.PENDING):
                 changed = on_timeout(request, ladder=self.ladder, now=now)
                 if changed is None:
@@ -184,31 +229,80 @@ class Supervisor:
                 event = "approval.expired" if changed.state is ApprovalState.EXPIRED else "approval.escalated"
                 self._audit(db, event, "trustladder", changed.proposal_id, now, group=changed.group, note=changed.note)
                 (expired if changed.state is ApprovalState.EXPIRED else escalated).append(changed)
-        return TickReport(escalated=tuple(escalated), expired=tuple(expired))
+        return TickReport(escalated=tuple(escalated), expired=tuple(expired), lapsed=tuple(lapsed))
+
+    def _approval_lapsed(self, request: ApprovalRequest, now: datetime) -> bool:
+        granted = request.resolved_at or request.created_at
+        return now > granted + timedelta(minutes=self.ladder.approvals.valid_minutes)
 
     # -- execution and outcomes -----------------------------------------------------------------
 
-    def authorize(self, proposal_id: str, *, now: datetime, actor: str | None = None, proposal_hash: str | None = None) -> Clearance:
+    def authorize(
+        self,
+        proposal_id: str,
+        *,
+        now: datetime,
+        actor: str | None = None,
+        proposal_hash: str | None = None,
+        run_id: str | None = None,
+        strict: bool = False,
+    ) -> Clearance:
         """Re-decide a stored proposal at execution time and record the execution when cleared.
 
-        An approval covers the exact action approved and the concerns its approver saw: a
-        different statement, or a decision that now carries a reason the approved one did not
-        (a ladder edit, a freeze window, a new owner), needs a new approval.
+        An approval covers the exact action approved, once, within ``approvals.valid_minutes``,
+        and the concerns its approver saw: a different statement, or a decision that now carries
+        a reason the approved one did not (a ladder edit, a freeze window, a new owner), needs a
+        new approval.
+
+        Args:
+            proposal_id: the proposal about to run.
+            now: the time of execution.
+            actor: who or what executes it.
+            proposal_hash: the hash of what is about to run; a different one is refused.
+            run_id: the orchestrator run executing it; its result is recorded with ``record_run``.
+            strict: the caller was launched to execute this proposal, so a refusal is a policy
+                violation: audited as one, and the type drops a level when
+                ``demotion.on_violation`` says so.
         """
         with self.store.transaction() as db:
             stored = self._stored(db, proposal_id)
             fresh = decide(stored.proposal, stored.assessment, self.ladder, level=self._level(db, stored.assessment.action_type), now=now)
-            refusal = self._refusal(db, stored, fresh, proposal_hash)
+            refusal = self._refusal(db, stored, fresh, proposal_hash, now=now)
             if refusal is not None:
-                self._audit(db, "execution.refused", actor, proposal_id, now, reasons=[refusal.model_dump()])
+                if strict:
+                    self._violation(db, stored, refusal, actor=actor, run_id=run_id, now=now)
+                else:
+                    self._audit(db, "execution.refused", actor, proposal_id, now, reasons=[refusal.model_dump()], run_id=run_id)
                 return Clearance(proposal_id=proposal_id, may_run=False, decision=fresh, reasons=(refusal,))
             seq = ledger.insert_execution(db, proposal_id=proposal_id, actor=actor, decision=fresh, now=now)
-            self._audit(db, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level)
+            if run_id is not None:
+                ledger.insert_run(db, run_id=run_id, proposal_id=proposal_id, cleared_at=now)
+            self._audit(db, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level, run_id=run_id)
             return Clearance(proposal_id=proposal_id, may_run=True, decision=fresh, reasons=fresh.reasons, execution=seq)
 
-    def _refusal(self, db: Any, stored: StoredProposal, fresh: PolicyDecision, proposal_hash: str | None) -> Reason | None:
+    def _violation(self, db: Any, stored: StoredProposal, refusal: Reason, *, actor: str | None, run_id: str | None, now: datetime) -> None:
+        action_type = stored.assessment.action_type
+        self._audit(db, "policy.violation", actor, stored.proposal_id, now, action_type=action_type, reasons=[refusal.model_dump()], run_id=run_id)
+        if not self.ladder.demotion_for(action_type).on_violation:
+            return
+        found = self._evidence(db, action_type)
+        level = min(found.level, self.ladder.policy_for(action_type).ceiling)
+        if level > 1:
+            change = LevelChange(
+                action_type=action_type,
+                from_level=level,
+                to_level=level - 1,
+                reason="violation",
+                message=f"an execution the gate refused was attempted ({refusal.code}: {refusal.message})",
+                evidence={"proposal_id": stored.proposal_id, "run_id": run_id, "refusal": refusal.code},
+            )
+            self._change_level(db, change, actor=None, now=now)
+
+    def _refusal(self, db: Any, stored: StoredProposal, fresh: PolicyDecision, proposal_hash: str | None, *, now: datetime) -> Reason | None:
         if proposal_hash is not None and proposal_hash != stored.decision.proposal_hash:
             return Reason(code="changed", message="the action differs from the proposal's; propose the new statement to get a decision")
+        if ledger.executions_of(db, stored.proposal_id):
+            return Reason(code="already_executed", message="it was already executed once; propose it again to run it again")
         if fresh.mode == "observe":
             return Reason(code="observe_mode", message="the ladder is in observe mode: nothing runs")
         if fresh.decision is Decision.DENY:
@@ -221,6 +315,9 @@ class Supervisor:
             return Reason(code="not_approved", message=f"it needs approval and its approval is {state}")
         if request.proposal_hash != fresh.proposal_hash:
             return Reason(code="changed", message="the approved action differs from this one; propose it again")
+        if self._approval_lapsed(request, now):
+            minutes = self.ladder.approvals.valid_minutes
+            return Reason(code="approval_expired", message=f"it was approved more than {minutes:g} minutes ago (approvals.valid_minutes); propose it again")
         seen = {r.code for r in stored.decision.reasons}
         new = [r for r in fresh.reasons if r.code not in seen and r.code != "level"]
         if new:
@@ -232,20 +329,27 @@ class Supervisor:
         with self.store.transaction() as db:
             stored = self._stored(db, proposal_id)
             self._check_cleared(db, stored)
-            earlier = [row for row in ledger.outcomes_of(db, proposal_id) if not row["superseded"]]
-            if earlier and not (outcome.is_severe and not Outcome(earlier[-1]["outcome"]).is_severe):
-                raise UsageError(
-                    f"proposal {proposal_id} already has outcome '{earlier[-1]['outcome']}'; only an incident or rollback may follow a success or failure"
-                )
-            action_type = stored.assessment.action_type
-            level = min(self._level(db, action_type), self.ladder.policy_for(action_type).ceiling)
-            ledger.insert_outcome(db, proposal_id=proposal_id, action_type=action_type, level=level, outcome=outcome, note=note, actor=by, now=now)
-            self._audit(db, "outcome.recorded", by, proposal_id, now, outcome=outcome.value, level=level, note=note)
-            found = self._evidence(db, action_type)
-            change = after_outcome(found, outcome, self.ladder, now=now)
-            if change is not None:
-                self._change_level(db, change, actor=None, now=now)
-            return OutcomeRecord(proposal_id=proposal_id, outcome=outcome, action_type=action_type, level=level, level_change=change)
+            refusal = self._outcome_refusal(db, proposal_id, outcome)
+            if refusal is not None:
+                raise UsageError(refusal)
+            return self._record_outcome(db, stored, outcome, note=note, by=by, now=now)
+
+    def _outcome_refusal(self, db: Any, proposal_id: str, outcome: Outcome) -> str | None:
+        earlier = [row for row in ledger.outcomes_of(db, proposal_id) if not row["superseded"]]
+        if earlier and not (outcome.is_severe and not Outcome(earlier[-1]["outcome"]).is_severe):
+            return f"proposal {proposal_id} already has outcome '{earlier[-1]['outcome']}'; only an incident or rollback may follow a success or failure"
+        return None
+
+    def _record_outcome(self, db: Any, stored: StoredProposal, outcome: Outcome, *, note: str | None, by: str | None, now: datetime) -> OutcomeRecord:
+        action_type = stored.assessment.action_type
+        level = min(self._level(db, action_type), self.ladder.policy_for(action_type).ceiling)
+        ledger.insert_outcome(db, proposal_id=stored.proposal_id, action_type=action_type, level=level, outcome=outcome, note=note, actor=by, now=now)
+        self._audit(db, "outcome.recorded", by, stored.proposal_id, now, outcome=outcome.value, level=level, note=note)
+        found = self._evidence(db, action_type)
+        change = after_outcome(found, outcome, self.ladder, now=now)
+        if change is not None:
+            self._change_level(db, change, actor=None, now=now)
+        return OutcomeRecord(proposal_id=stored.proposal_id, outcome=outcome, action_type=action_type, level=level, level_change=change)
 
     def _check_cleared(self, db: Any, stored: StoredProposal) -> None:
         if ledger.executions_of(db, stored.proposal_id) or stored.decision.decision.may_run:
@@ -255,6 +359,77 @@ class Supervisor:
             return
         state = request.state.value if request else stored.decision.decision.value
         raise UsageError(f"proposal {stored.proposal_id} was never cleared to run ({state}); an outcome needs an approved or allowed proposal")
+
+    # -- orchestrators --------------------------------------------------------------------------
+
+    def launch_ready(self, *, now: datetime, limit: int = 50, cursor: str | None = None, by: str | None = None) -> LaunchBatch:
+        """Hand over proposals that may run now, each once: allowed, notify, or approved.
+
+        Each candidate is re-decided under the ladder in force; those that clear are recorded as
+        launched in the same transaction (the caller starts one run each, keyed by proposal id),
+        the rest are reported as blocked and stay candidates. At most ``limit`` candidates are
+        looked at per call, resuming after ``cursor`` and wrapping round, so a backlog is worked
+        through in bounded steps.
+        """
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, got {limit}")
+        after = _parse_cursor(cursor)
+        ready: list[Ready] = []
+        blocked: list[Blocked] = []
+        with self.store.transaction() as db:
+            candidates = ledger.ready_candidates(db, after=after, limit=limit)
+            if after is not None and len(candidates) < limit:
+                seen = {pid for pid, _ in candidates}
+                candidates += [c for c in ledger.ready_candidates(db, after=None, limit=limit - len(candidates)) if c[0] not in seen]
+            for pid, ready_at in candidates:
+                stored = self._stored(db, pid)
+                fresh = decide(stored.proposal, stored.assessment, self.ladder, level=self._level(db, stored.assessment.action_type), now=now)
+                refusal = self._refusal(db, stored, fresh, None, now=now)
+                if refusal is not None:
+                    blocked.append(Blocked(proposal_id=pid, reason=refusal))
+                    continue
+                ledger.insert_launch(db, proposal_id=pid, run_key=pid, by=by, now=now)
+                self._audit(db, "execution.launched", by, pid, now, run_key=pid, decision=fresh.decision.value)
+                ready.append(Ready(proposal_id=pid, proposal=stored.proposal, action_type=stored.assessment.action_type, decision=fresh, ready_at=ready_at))
+            row = db.execute("SELECT count(*) FROM approvals WHERE state = 'pending'").fetchone()
+        next_cursor = f"{candidates[-1][1].isoformat()}|{candidates[-1][0]}" if len(candidates) >= limit else None
+        return LaunchBatch(ready=tuple(ready), blocked=tuple(blocked), pending=int(row[0]) if row else 0, cursor=next_cursor)
+
+    def launched_without_run(self, *, limit: int = 100) -> list[tuple[str, str, datetime]]:
+        """Launched proposals no run has reported on yet: (proposal id, run key, requested at)."""
+        with self.store.transaction() as db:
+            return ledger.launches_without_run(db, limit=limit)
+
+    def unfinished_runs(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """Runs cleared to execute a proposal whose result is not recorded: (run id, proposal id)."""
+        with self.store.transaction() as db:
+            return ledger.unfinished_runs(db, limit=limit)
+
+    def record_run(self, run_id: str, *, proposal_id: str, succeeded: bool, status: str, now: datetime, note: str | None = None) -> RunRecord:
+        """Record how an orchestrator run launched for a proposal ended; idempotent by run id.
+
+        A run that was cleared (``authorize`` with its ``run_id``) counts as a success or failure
+        outcome for the proposal's type; a run that never got past the gate counts as nothing.
+        """
+        with self.store.transaction() as db:
+            stored = self._stored(db, proposal_id)
+            run = ledger.get_run(db, run_id)
+            if run is not None and run["proposal_id"] != proposal_id:
+                raise UsageError(f"run {run_id} executed proposal {run['proposal_id']}, not {proposal_id}")
+            if run is not None and run["finished_at"] is not None:
+                return RunRecord(run_id=run_id, proposal_id=proposal_id, recorded=False, executed=run["cleared_at"] is not None)
+            if run is None:
+                ledger.insert_run(db, run_id=run_id, proposal_id=proposal_id, cleared_at=None)
+                ledger.finish_run(db, run_id=run_id, status=status, outcome=None, now=now)
+                self._audit(db, "run.finished", "trustladder", proposal_id, now, run_id=run_id, status=status, executed=False)
+                return RunRecord(run_id=run_id, proposal_id=proposal_id, recorded=True, executed=False)
+            outcome = Outcome.SUCCESS if succeeded else Outcome.FAILURE
+            ledger.finish_run(db, run_id=run_id, status=status, outcome=outcome, now=now)
+            self._audit(db, "run.finished", "trustladder", proposal_id, now, run_id=run_id, status=status, executed=True)
+            record = None
+            if self._outcome_refusal(db, proposal_id, outcome) is None:
+                record = self._record_outcome(db, stored, outcome, note=note or f"run {run_id} {status}", by="trustladder", now=now)
+            return RunRecord(run_id=run_id, proposal_id=proposal_id, recorded=True, executed=True, outcome=record)
 
     # -- the ladder -----------------------------------------------------------------------------
 
@@ -347,3 +522,13 @@ class Supervisor:
 
     def _audit(self, db: Any, event: str, actor: str | None, subject: str | None, now: datetime, **payload: Any) -> None:
         audit.append(db, event=event, actor=actor, subject=subject, payload=payload, policy_version=self.ladder.policy_version, at=now)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    when, _, pid = cursor.partition("|")
+    try:
+        return datetime.fromisoformat(when), pid
+    except ValueError:
+        raise UsageError(f"launch cursor {cursor!r} is not one launch_ready returned; pass None to start over") from None

@@ -23,7 +23,7 @@ import duckdb
 
 from supervisor.errors import LedgerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _ALIAS = "ledger"
 _LOCK_TIMEOUT_S = 60.0
 
@@ -63,6 +63,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             seq BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, actor VARCHAR, event VARCHAR NOT NULL,
             subject VARCHAR, policy_version VARCHAR, payload VARCHAR NOT NULL,
             prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)""",
+    ),
+    # Orchestrator runs: a launch requested for a proposal, and each run that executed one.
+    1: (
+        """CREATE TABLE launches (
+            proposal_id VARCHAR PRIMARY KEY, run_key VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL, requested_by VARCHAR)""",
+        """CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY, proposal_id VARCHAR NOT NULL, cleared_at TIMESTAMP,
+            finished_at TIMESTAMP, status VARCHAR, outcome VARCHAR)""",
     ),
 }
 

@@ -42,6 +42,7 @@ class DemotionRules(Model):
     on_incident: bool = Field(default=True, description="One incident or rollback drops the type one level.")
     max_error_rate: float = Field(default=0.10, gt=0, le=1, description="Error rate over the last `window` outcomes that drops a level.")
     window: int = Field(default=20, ge=1, description="How many recent outcomes at the current level the error rate looks at.")
+    on_violation: bool = Field(default=True, description="An attempt to execute what the gate refused drops the type one level.")
 
 
 class PromotionOverride(Model):
@@ -60,6 +61,7 @@ class DemotionOverride(Model):
     on_incident: bool | None = Field(default=None, description="See demotion.on_incident.")
     max_error_rate: float | None = Field(default=None, gt=0, le=1, description="See demotion.max_error_rate.")
     window: int | None = Field(default=None, ge=1, description="See demotion.window.")
+    on_violation: bool | None = Field(default=None, description="See demotion.on_violation.")
 
 
 class ActionTypePolicy(Model):
@@ -91,6 +93,7 @@ class Approvals(Model):
     """Who approves what, and how long a request waits before it escalates."""
 
     timeout_minutes: float = Field(default=30, gt=0, description="Minutes a request waits before it escalates or expires.")
+    valid_minutes: float = Field(default=1440, gt=0, description="Minutes an approval stays good for execution once granted.")
     approvers: dict[str, list[str]] = Field(default_factory=dict, description="Group name -> the people in it.")
     routes: dict[str, str] = Field(default_factory=dict, description="Action-type glob -> the group that approves it.")
     escalate_to: dict[str, str] = Field(default_factory=dict, description="Group -> the group a timed-out request moves to.")

@@ -87,7 +87,7 @@ def test_reject_then_tick_then_demote(cli: Callable[..., tuple[int, str, str]]) 
     code, out, err = cli("outcome", pid, "success")
     assert code == 2 and "never cleared to run (rejected)" in err
     code, out, _ = cli("tick", "--json")
-    assert code == 0 and as_json(out) == {"escalated": [], "expired": []}
+    assert code == 0 and as_json(out) == {"escalated": [], "expired": [], "lapsed": []}
     code, out, err = cli("ladder", "promote", "sql.write", "--by", "alice")
     assert code == 2 and "not due" in err
     code, out, err = cli("ladder", "demote", "pipeline.retry_task", "--by", "alice", "--reason", "noisy retries", "--json")

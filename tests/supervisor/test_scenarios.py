@@ -153,7 +153,7 @@ def test_timeouts_escalate_then_expire_and_destructive_ones_expire_as_denied(mak
     sup = make_supervisor()
     write = sup.propose(sql(WRITE), now=T0).proposal_id
     drop = sup.propose(sql("DROP TABLE shop.tmp"), now=T0).proposal_id
-    assert sup.tick(now=T0 + timedelta(minutes=29)).model_dump() == {"escalated": (), "expired": ()}
+    assert sup.tick(now=T0 + timedelta(minutes=29)).model_dump() == {"escalated": (), "expired": (), "lapsed": ()}
     with pytest.raises(ApprovalError, match="timed out .* run 'trustladder tick'"):
         sup.approve(write, by="alice", now=T0 + timedelta(minutes=31))
     report = sup.tick(now=T0 + timedelta(minutes=31))
