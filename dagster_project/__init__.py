@@ -1,0 +1,5 @@
+"""The demo Dagster code location: ``dagster dev -m dagster_project``."""
+
+from dagster_project.definitions import defs as defs
+
+__all__ = ["defs"]

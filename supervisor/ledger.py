@@ -374,13 +374,12 @@ def launches_without_run(db: duckdb.DuckDBPyConnection, *, limit: int) -> list[t
 
 def unfinished_runs(db: duckdb.DuckDBPyConnection, *, limit: int) -> list[tuple[str, str]]:
     """Runs that executed a proposal and have no result yet: (run id, proposal id), oldest first."""
-    return [(row[0], row[1]) for row in db.execute("SELECT run_id, proposal_id FROM runs WHERE finished_at IS NULL ORDER BY cleared_at, run_id LIMIT ?", [limit]).fetchall()]
+    return [(row[0], row[1]) for row in db.execute("SELECT run_id, proposal_id FROM runs WHERE finished_at IS NULL ORDER BY cleared_at, run_id, proposal_id LIMIT ?", [limit]).fetchall()]
 
 
-def get_run(db: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
-    """A recorded run, or None."""
-    found = rows(db, "SELECT * FROM runs WHERE run_id = ?", [run_id])
-    return found[0] if found else None
+def runs_of(db: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """The proposals a run was cleared (or refused) to execute, as recorded rows."""
+    return rows(db, "SELECT * FROM runs WHERE run_id = ? ORDER BY proposal_id", [run_id])
 
 
 def insert_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, cleared_at: datetime | None) -> None:
@@ -388,9 +387,9 @@ def insert_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, 
     db.execute("INSERT INTO runs VALUES (?, ?, ?, NULL, NULL, NULL)", [run_id, proposal_id, _naive(cleared_at) if cleared_at else None])
 
 
-def finish_run(db: duckdb.DuckDBPyConnection, *, run_id: str, status: str, outcome: Outcome | None, now: datetime) -> None:
-    """Record how a run ended and the outcome it counted as (None when it executed nothing)."""
+def finish_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, status: str, outcome: Outcome | None, now: datetime) -> None:
+    """Record how a run ended for one proposal and the outcome it counted as (None when it executed nothing)."""
     db.execute(
-        "UPDATE runs SET finished_at = ?, status = ?, outcome = ? WHERE run_id = ?",
-        [_naive(now), status, outcome.value if outcome else None, run_id],
+        "UPDATE runs SET finished_at = ?, status = ?, outcome = ? WHERE run_id = ? AND proposal_id = ?",
+        [_naive(now), status, outcome.value if outcome else None, run_id, proposal_id],
     )

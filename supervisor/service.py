@@ -401,35 +401,49 @@ class Supervisor:
             return ledger.launches_without_run(db, limit=limit)
 
     def unfinished_runs(self, *, limit: int = 100) -> list[tuple[str, str]]:
-        """Runs cleared to execute a proposal whose result is not recorded: (run id, proposal id)."""
+        """Runs recorded as executing a proposal whose result is not in yet: (run id, proposal id)."""
         with self.store.transaction() as db:
             return ledger.unfinished_runs(db, limit=limit)
 
-    def record_run(self, run_id: str, *, proposal_id: str, succeeded: bool, status: str, now: datetime, note: str | None = None) -> RunRecord:
-        """Record how an orchestrator run launched for a proposal ended; idempotent by run id.
+    def record_run(self, run_id: str, *, succeeded: bool, status: str, now: datetime, proposal_id: str | None = None) -> list[RunRecord]:
+        """Record how an orchestrator run ended; idempotent by run id.
 
-        A run that was cleared (``authorize`` with its ``run_id``) counts as a success or failure
-        outcome for the proposal's type; a run that never got past the gate counts as nothing.
+        Each proposal the run was cleared to execute (``authorize`` with its ``run_id``) gets a
+        success or failure outcome for its type. ``proposal_id`` names the proposal the run was
+        launched for: if the run never got past the gate for it, that is recorded too, and counts
+        as no outcome.
         """
+        records: list[RunRecord] = []
         with self.store.transaction() as db:
-            stored = self._stored(db, proposal_id)
-            run = ledger.get_run(db, run_id)
-            if run is not None and run["proposal_id"] != proposal_id:
-                raise UsageError(f"run {run_id} executed proposal {run['proposal_id']}, not {proposal_id}")
-            if run is not None and run["finished_at"] is not None:
-                return RunRecord(run_id=run_id, proposal_id=proposal_id, recorded=False, executed=run["cleared_at"] is not None)
-            if run is None:
+            found = ledger.runs_of(db, run_id)
+            if proposal_id is not None and proposal_id not in {row["proposal_id"] for row in found}:
+                self._stored(db, proposal_id)
                 ledger.insert_run(db, run_id=run_id, proposal_id=proposal_id, cleared_at=None)
-                ledger.finish_run(db, run_id=run_id, status=status, outcome=None, now=now)
-                self._audit(db, "run.finished", "trustladder", proposal_id, now, run_id=run_id, status=status, executed=False)
-                return RunRecord(run_id=run_id, proposal_id=proposal_id, recorded=True, executed=False)
-            outcome = Outcome.SUCCESS if succeeded else Outcome.FAILURE
-            ledger.finish_run(db, run_id=run_id, status=status, outcome=outcome, now=now)
-            self._audit(db, "run.finished", "trustladder", proposal_id, now, run_id=run_id, status=status, executed=True)
-            record = None
-            if self._outcome_refusal(db, proposal_id, outcome) is None:
-                record = self._record_outcome(db, stored, outcome, note=note or f"run {run_id} {status}", by="trustladder", now=now)
-            return RunRecord(run_id=run_id, proposal_id=proposal_id, recorded=True, executed=True, outcome=record)
+                found = ledger.runs_of(db, run_id)
+            for row in found:
+                pid, executed = row["proposal_id"], row["cleared_at"] is not None
+                if row["finished_at"] is not None:
+                    records.append(RunRecord(run_id=run_id, proposal_id=pid, recorded=False, executed=executed))
+                    continue
+                outcome = (Outcome.SUCCESS if succeeded else Outcome.FAILURE) if executed else None
+                ledger.finish_run(db, run_id=run_id, proposal_id=pid, status=status, outcome=outcome, now=now)
+                self._audit(db, "run.finished", "trustladder", pid, now, run_id=run_id, status=status, executed=executed)
+                record = None
+                if outcome is not None and self._outcome_refusal(db, pid, outcome) is None:
+                    record = self._record_outcome(db, self._stored(db, pid), outcome, note=f"run {run_id} {status}", by="trustladder", now=now)
+                records.append(RunRecord(run_id=run_id, proposal_id=pid, recorded=True, executed=executed, outcome=record))
+        return records
+
+    def record_effect(self, proposal_id: str, *, run_id: str | None, effect: dict[str, Any], now: datetime) -> None:
+        """Audit what an execution did: rows affected, a run it queued, a credential it rotated."""
+        with self.store.transaction() as db:
+            self._stored(db, proposal_id)
+            self._audit(db, "execution.effect", "trustladder", proposal_id, now, run_id=run_id, **effect)
+
+    def lookup(self, proposal_id: str) -> StoredProposal | None:
+        """A stored proposal, or None when there is none by that id."""
+        with self.store.transaction() as db:
+            return ledger.get_proposal(db, proposal_id)
 
     # -- the ladder -----------------------------------------------------------------------------
 

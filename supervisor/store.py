@@ -69,8 +69,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE launches (
             proposal_id VARCHAR PRIMARY KEY, run_key VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL, requested_by VARCHAR)""",
         """CREATE TABLE runs (
-            run_id VARCHAR PRIMARY KEY, proposal_id VARCHAR NOT NULL, cleared_at TIMESTAMP,
-            finished_at TIMESTAMP, status VARCHAR, outcome VARCHAR)""",
+            run_id VARCHAR NOT NULL, proposal_id VARCHAR NOT NULL, cleared_at TIMESTAMP,
+            finished_at TIMESTAMP, status VARCHAR, outcome VARCHAR, PRIMARY KEY (run_id, proposal_id))""",
     ),
 }
 

@@ -1,0 +1,66 @@
+"""A real Dagster instance, a ledger and a DuckDB warehouse in tmp_path, and the demo's jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from dagster import DagsterInstance, JobDefinition, SensorDefinition, instance_for_test
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.warehouse import seed
+from integrations.dagster import TrustLadderResource, build_execution_job, build_gate_sensor, build_outcome_sensors, default_handlers
+from supervisor.service import Supervisor
+from tests.supervisor.conftest import LADDER, merged
+
+
+@dataclass
+class Deployment:
+    """What a test drives: the instance, the resources, the execution job and the sensors."""
+
+    instance: DagsterInstance
+    trustladder: TrustLadderResource
+    warehouse: DuckDBResource
+    job: JobDefinition
+    gate: SensorDefinition
+    outcomes: list[SensorDefinition]
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return {"trustladder": self.trustladder, "warehouse": self.warehouse}
+
+    def supervisor(self) -> Supervisor:
+        return self.trustladder.supervisor()
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(self.warehouse.database, read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def deploy(tmp_path: Path) -> Iterator[Callable[..., Deployment]]:
+    """Build a deployment with ladder overrides, on a seeded warehouse and a fresh instance."""
+    with instance_for_test() as instance:
+
+        def make(max_per_tick: int = 50, **overrides: Any) -> Deployment:
+            ladder = tmp_path / "trust_ladder.yaml"
+            ladder.write_text(yaml.safe_dump(merged(yaml.safe_load(LADDER.read_text()), overrides), sort_keys=False))
+            warehouse = tmp_path / "warehouse.duckdb"
+            with duckdb.connect(str(warehouse)) as conn:
+                seed(conn)
+            job = build_execution_job(handlers=default_handlers(demo=True))
+            return Deployment(
+                instance=instance,
+                trustladder=TrustLadderResource(ladder_path=str(ladder), ledger_path=str(tmp_path / "ledger.duckdb")),
+                warehouse=DuckDBResource(database=str(warehouse)),
+                job=job,
+                gate=build_gate_sensor(job=job, max_per_tick=max_per_tick),
+                outcomes=build_outcome_sensors(),
+            )
+
+        yield make
