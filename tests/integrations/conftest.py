@@ -14,7 +14,13 @@ from dagster import DagsterInstance, JobDefinition, SensorDefinition, instance_f
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.warehouse import seed
-from integrations.dagster import TrustLadderResource, build_execution_job, build_gate_sensor, build_outcome_sensors, default_handlers
+from integrations.dagster import (
+    TrustLadderResource,
+    build_execution_job,
+    build_gate_sensor,
+    build_outcome_sensors,
+    default_handlers,
+)
 from supervisor.service import Supervisor
 from tests.supervisor.conftest import LADDER, merged
 
