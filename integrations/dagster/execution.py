@@ -32,6 +32,7 @@ from integrations.dagster.handlers import (
     default_handlers,
 )
 from integrations.dagster.resource import TrustLadderResource, stored_or_fail, utcnow
+from supervisor.errors import SupervisorError
 from supervisor.policy import proposal_hash
 
 # Runs carrying this tag write the warehouse; the demo instance lets one of them run at a time,
@@ -85,7 +86,10 @@ def build_execution_job(*, name: str = "trustladder_execute", handlers: ActionHa
             effect: dict[str, Any] = {"statements": len(counts), "rows_affected": sum(c for c in counts if c is not None)}
         else:
             request = ActionRequest(proposal_id=config.proposal_id, action=str(proposal.action), params=proposal.params, target=proposal.target, warehouse=warehouse)
-            effect = dict(registry.run(context, request))
+            try:
+                effect = dict(registry.run(context, request))
+            except SupervisorError as error:
+                raise Failure(description=f"trustladder could not carry out proposal {config.proposal_id}: {error}", allow_retries=False) from None
         sup.record_effect(config.proposal_id, run_id=context.run_id, effect=effect, now=utcnow())
         context.add_output_metadata({key: MetadataValue.text(str(value)) for key, value in effect.items()} | {"proposal_id": config.proposal_id})
 

@@ -77,7 +77,7 @@ def record_in_ops_log(context: OpExecutionContext, request: ActionRequest) -> Ma
     if request.warehouse is None:
         raise UsageError(f"{request.action} is recorded in the warehouse's ops_log, and this job has no warehouse resource")
     with request.warehouse.get_connection() as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS ops_log (proposal_id VARCHAR, action VARCHAR, target VARCHAR, params JSON, run_id VARCHAR, at TIMESTAMP DEFAULT now())")
+        conn.execute("CREATE TABLE IF NOT EXISTS ops_log (proposal_id VARCHAR, action VARCHAR, target VARCHAR, params JSON, run_id VARCHAR, logged_at TIMESTAMP DEFAULT now())")
         conn.execute(
             "INSERT INTO ops_log (proposal_id, action, target, params, run_id) VALUES (?, ?, ?, ?, ?)",
             [request.proposal_id, request.action, request.target, json.dumps(dict(request.params), default=str), context.run_id],

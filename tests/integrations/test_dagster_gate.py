@@ -192,3 +192,25 @@ def test_a_refused_run_counts_as_no_outcome(deploy: Any) -> None:
     run = dep.instance.get_run_by_id(result.run_id)
     assert run is not None and run.status is DagsterRunStatus.FAILURE
     assert audit_events(dep, pid)[-1] == "run.finished"
+
+
+def test_a_pipeline_action_runs_through_its_handler(deploy: Any) -> None:
+    dep = deploy()
+    sup = dep.supervisor()
+    rotate = Proposal(action="rotate_credential", params={"credential": "warehouse_loader", "system": "duckdb"}, agent="fixer", confidence=0.9, team="data-platform")
+    pid = sup.propose(rotate, now=now()).proposal_id
+    sup.approve(pid, by="alice", now=now())
+    (request,), _, _ = tick(dep)
+    assert request.tags["trustladder/action_type"] == "pipeline.rotate_credential"
+    assert execute(dep, pid, request.tags).success
+    assert dep.query("SELECT proposal_id, action, params->>'credential' FROM ops_log") == [(pid, "rotate_credential", "warehouse_loader")]
+
+
+def test_an_action_without_a_handler_fails_the_step_and_runs_nothing(deploy: Any) -> None:
+    dep = deploy()
+    sup = dep.supervisor()
+    pid = sup.propose(Proposal(action="update_schema_mapping", params={"source": "crm", "mapping": '{"e_mail": "email"}'}, agent="fixer", confidence=0.9, team="data-platform"), now=now()).proposal_id
+    sup.approve(pid, by="alice", now=now())
+    result = execute(dep, pid)
+    assert not result.success
+    assert "no handler for action 'update_schema_mapping'" in step_failure(result)
