@@ -31,6 +31,19 @@ def test_core_packages_never_import_adapters() -> None:
     assert offenders == {}
 
 
+def test_integrations_never_import_the_demo_code_location() -> None:
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "integrations").rglob("*.py") if "dagster_project" in _imports(path)]
+    assert offenders == []
+
+
+def test_the_dagster_adapter_exports_exactly_its_public_names() -> None:
+    import integrations.dagster
+
+    public = {name for name in vars(integrations.dagster) if not name.startswith("_")}
+    modules = {"execution", "handlers", "reexecute", "resource", "sensors", "annotations"}
+    assert public - modules == set(integrations.dagster.__all__)
+
+
 def test_classifiers_never_import_the_ledger_or_policy() -> None:
     for path in (ROOT / "classifiers").rglob("*.py"):
         tree = ast.parse(path.read_text())
