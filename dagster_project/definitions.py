@@ -5,6 +5,8 @@ Paths come from the same environment variables as the CLI (``TRUSTLADDER_LADDER`
 directory Dagster starts in.
 """
 
+from __future__ import annotations
+
 import os
 
 from dagster import DefaultSensorStatus, Definitions

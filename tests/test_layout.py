@@ -64,6 +64,8 @@ def test_every_module_starts_with_future_annotations() -> None:
         for package in ("supervisor", "classifiers", "integrations", "dagster_project", "benchmarks")
         for path in (ROOT / package).rglob("*.py")
         if path.stat().st_size and "from __future__ import annotations" not in path.read_text()
+        # Dagster reads op, asset and sensor annotations at definition time; such modules say so.
+        and "No `from __future__ import annotations` here: Dagster reads" not in path.read_text()
     ]
     assert missing == []
 
