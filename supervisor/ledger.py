@@ -393,3 +393,18 @@ def finish_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, 
         "UPDATE runs SET finished_at = ?, status = ?, outcome = ? WHERE run_id = ? AND proposal_id = ?",
         [_naive(now), status, outcome.value if outcome else None, run_id, proposal_id],
     )
+
+
+def approvals_due(db: duckdb.DuckDBPyConnection, *, now: datetime, valid_minutes: float) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
+    """Requests a tick must act on: pending ones past ``expires_at``, and approvals older than ``valid_minutes`` never executed.
+
+    Filtered in SQL, so a tick costs what is due, not what is waiting.
+    """
+    pending = rows(db, "SELECT * FROM approvals WHERE state = 'pending' AND expires_at <= ? ORDER BY created_at, proposal_id", [_naive(now)])
+    lapsed = rows(
+        db,
+        """SELECT * FROM approvals WHERE state = 'approved' AND coalesce(resolved_at, created_at) + to_microseconds(?) < ?
+             AND proposal_id NOT IN (SELECT proposal_id FROM executions) ORDER BY created_at, proposal_id""",
+        [int(valid_minutes * 60_000_000), _naive(now)],
+    )
+    return [_approval(db, row) for row in pending], [_approval(db, row) for row in lapsed]

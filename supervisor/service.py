@@ -214,14 +214,14 @@ class Supervisor:
         expired: list[ApprovalRequest] = []
         lapsed: list[ApprovalRequest] = []
         with self.store.transaction() as db:
-            for request in ledger.approvals_in_state(db, ApprovalState.APPROVED):
-                if self._approval_lapsed(request, now) and not ledger.executions_of(db, request.proposal_id):
-                    minutes = self.ladder.approvals.valid_minutes
-                    changed = request.model_copy(update={"state": ApprovalState.EXPIRED, "note": f"approved but not run within {minutes:g} minutes; propose it again"})
-                    ledger.save_approval(db, changed)
-                    self._audit(db, "approval.lapsed", "trustladder", changed.proposal_id, now, note=changed.note)
-                    lapsed.append(changed)
-            for request in ledger.approvals_in_state(db, ApprovalState.PENDING):
+            due, unused = ledger.approvals_due(db, now=now, valid_minutes=self.ladder.approvals.valid_minutes)
+            for request in unused:
+                minutes = self.ladder.approvals.valid_minutes
+                changed = request.model_copy(update={"state": ApprovalState.EXPIRED, "note": f"approved but not run within {minutes:g} minutes; propose it again"})
+                ledger.save_approval(db, changed)
+                self._audit(db, "approval.lapsed", "trustladder", changed.proposal_id, now, note=changed.note)
+                lapsed.append(changed)
+            for request in due:
                 changed = on_timeout(request, ladder=self.ladder, now=now)
                 if changed is None:
                     continue

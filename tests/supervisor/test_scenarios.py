@@ -293,3 +293,21 @@ def test_editing_the_rows_that_drive_the_ladder_is_caught(make_supervisor: Calla
         raw.execute(edit)
     report = sup.verify_audit()
     assert not report.ok and report.problem is not None and f"the {table} table disagrees with the audit trail" in report.problem
+
+
+def test_an_approval_is_good_for_one_execution_within_valid_minutes(make_supervisor: Callable[..., Supervisor]) -> None:
+    sup = make_supervisor()
+    unused = sup.propose(sql("UPDATE shop.orders SET status = 'placed' WHERE id = 1"), now=T0).proposal_id
+    used = sup.propose(sql("UPDATE shop.orders SET status = 'placed' WHERE id = 2"), now=T0).proposal_id
+    for pid in (unused, used):
+        sup.approve(pid, by="alice", now=T0 + timedelta(minutes=1))
+    assert sup.authorize(used, now=T0 + timedelta(minutes=2)).may_run
+    again = sup.authorize(used, now=T0 + timedelta(minutes=3))
+    assert not again.may_run and again.reasons[0].code == "already_executed"
+    assert sup.tick(now=T0 + timedelta(hours=23)).lapsed == ()
+    late = sup.authorize(unused, now=T0 + timedelta(hours=25))
+    assert not late.may_run and late.reasons[0].code == "approval_expired"
+    report = sup.tick(now=T0 + timedelta(hours=25))
+    assert [r.proposal_id for r in report.lapsed] == [unused]  # the executed one is not lapsed
+    assert sup.get(unused)[1].state.value == "expired"
+    assert sup.launch_ready(now=T0 + timedelta(hours=25)).ready == ()
