@@ -78,7 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
     from dagster import DagsterInstance, SensorResult, build_sensor_context
 
-    from integrations.dagster import TrustLadderResource, build_execution_job, build_gate_sensor
+    from integrations.dagster import (
+        TrustLadderResource,
+        build_execution_job,
+        build_gate_sensor,
+    )
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     env = f"Python {platform.python_version()}, dagster {version('dagster')}, duckdb {version('duckdb')}, {os.cpu_count()} CPUs, load average {load}"
