@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TextIO
 
 from supervisor.errors import SupervisorError, UsageError
@@ -138,9 +139,39 @@ def _add_decision_commands(commands: Any) -> None:
     export.add_argument("--output", "-o", help="file to write (default standard output)")
     audit.set_defaults(handler=handlers.audit)
 
+    standing = commands.add_parser("standing", help="standing approvals: approve a scope until a date", description="Standing approvals.")
+    scopes = standing.add_subparsers(dest="standing_command", metavar="{grant,list,revoke}", parser_class=_Parser)
+    scopes.required = True
+    grant = scopes.add_parser("grant", help="approve every proposal in a scope until a date", description="Grant a standing approval.")
+    grant.add_argument("--action-type", dest="action_types", action="append", required=True, metavar="GLOB", help="action-type glob it covers (repeat)")
+    grant.add_argument("--object", dest="objects", action="append", metavar="GLOB", help="object glob every touched object must match (repeat; default all)")
+    grant.add_argument("--agent", dest="agents", action="append", metavar="GLOB", help="agent glob it covers (repeat; default all)")
+    grant.add_argument("--until", required=True, type=_moment, help="when it ends: a date (midnight UTC) or an ISO 8601 time")
+    grant.add_argument("--by", required=True, help="a platform approver")
+    grant.add_argument("--reason", required=True, help="why")
+    _json(grant)
+    listing = scopes.add_parser("list", help="every standing approval", description="List standing approvals.")
+    listing.add_argument("--active", action="store_true", help="only those in force now")
+    _json(listing)
+    revoke = scopes.add_parser("revoke", help="revoke a standing approval", description="Revoke a standing approval.")
+    revoke.add_argument("standing_id", help="e.g. sa-1a2b3c4d")
+    revoke.add_argument("--by", required=True, help="a platform approver")
+    revoke.add_argument("--reason", required=True, help="why")
+    _json(revoke)
+    standing.set_defaults(handler=handlers.standing)
+
     tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
     _json(tick)
     tick.set_defaults(handler=handlers.tick)
+
+
+def _moment(text: str) -> datetime:
+    """A date (midnight UTC) or an ISO 8601 time (UTC when it has no offset)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date or time; use e.g. 2026-12-31 or 2026-12-31T18:00:00Z") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _proposal_options(command: argparse.ArgumentParser) -> None:

@@ -219,6 +219,34 @@ def ladder(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def standing(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder standing grant`` / ``list`` / ``revoke``."""
+    supervisor = supervisor_for(args)
+    if args.standing_command == "grant":
+        approval = supervisor.grant_standing(
+            action_types=tuple(args.action_types),
+            objects=tuple(args.objects or ("*",)),
+            agents=tuple(args.agents or ("*",)),
+            by=args.by,
+            until=args.until,
+            reason=args.reason,
+            now=now(),
+        )
+        emit(out, args, approval.model_dump(mode="json"), f"granted {approval.standing_id}: {approval.scope()} until {approval.expires_at:%Y-%m-%d %H:%M} UTC")
+        return EXIT_OK
+    if args.standing_command == "revoke":
+        approval = supervisor.revoke_standing(args.standing_id, by=args.by, reason=args.reason, now=now())
+        emit(out, args, approval.model_dump(mode="json"), f"revoked {approval.standing_id}")
+        return EXIT_OK
+    found = supervisor.standing_approvals(active_at=now() if args.active else None)
+    lines = [
+        f"{a.standing_id}  {a.scope()}  until {a.expires_at:%Y-%m-%d %H:%M}  by {a.granted_by}" + (f"  revoked by {a.revoked_by}" if a.revoked_by else "")
+        for a in found
+    ]
+    emit(out, args, {"standing_approvals": [a.model_dump(mode="json") for a in found]}, "\n".join(lines) or "no standing approvals")
+    return EXIT_OK
+
+
 def audit(args: argparse.Namespace, out: TextIO) -> int:
     """``trustladder audit verify`` / ``audit export``."""
     supervisor = supervisor_for(args)

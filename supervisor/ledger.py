@@ -17,6 +17,7 @@ from pydantic import Field
 from supervisor.approvals import ApprovalRequest, ApprovalState, Vote
 from supervisor.models import Assessment, Model, Outcome, PolicyDecision, Proposal
 from supervisor.promotion import Evidence, LevelChange
+from supervisor.standing import StandingApproval
 from supervisor.store import rows
 
 
@@ -408,3 +409,26 @@ def approvals_due(db: duckdb.DuckDBPyConnection, *, now: datetime, valid_minutes
         [int(valid_minutes * 60_000_000), _naive(now)],
     )
     return [_approval(db, row) for row in pending], [_approval(db, row) for row in lapsed]
+
+
+def insert_standing(db: duckdb.DuckDBPyConnection, approval: StandingApproval) -> None:
+    """Record a standing approval."""
+    db.execute(
+        "INSERT INTO standing_approvals VALUES (?, ?, ?, ?, NULL, NULL)",
+        [approval.standing_id, approval.model_dump_json(), _naive(approval.granted_at), _naive(approval.expires_at)],
+    )
+
+
+def revoke_standing(db: duckdb.DuckDBPyConnection, standing_id: str, *, by: str, now: datetime) -> None:
+    """Mark a standing approval revoked."""
+    db.execute("UPDATE standing_approvals SET revoked_at = ?, revoked_by = ? WHERE id = ?", [_naive(now), by, standing_id])
+
+
+def standing_approvals(db: duckdb.DuckDBPyConnection, *, active_at: datetime | None = None) -> list[StandingApproval]:
+    """Standing approvals, oldest first; with ``active_at``, only those in force then."""
+    where, params = ("WHERE revoked_at IS NULL AND granted_at <= ? AND expires_at > ?", [_naive(active_at)] * 2) if active_at else ("", [])
+    found = db.execute(f"SELECT body, revoked_at, revoked_by FROM standing_approvals {where} ORDER BY granted_at, id", params).fetchall()
+    return [
+        StandingApproval.model_validate_json(body).model_copy(update={"revoked_at": utc(revoked_at) if revoked_at else None, "revoked_by": revoked_by})
+        for body, revoked_at, revoked_by in found
+    ]

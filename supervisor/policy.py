@@ -15,10 +15,19 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 
 from supervisor.models import Assessment, Decision, PolicyDecision, Proposal, Reason
+from supervisor.standing import StandingApproval, covering
 from supervisor.trust_ladder import Ladder, level_name, match_object
 
 
-def decide(proposal: Proposal, assessment: Assessment, ladder: Ladder, *, level: int, now: datetime) -> PolicyDecision:
+def decide(
+    proposal: Proposal,
+    assessment: Assessment,
+    ladder: Ladder,
+    *,
+    level: int,
+    now: datetime,
+    standing: tuple[StandingApproval, ...] = (),
+) -> PolicyDecision:
     """Decide whether a proposal may run now, needs a human, or is denied.
 
     Args:
@@ -27,6 +36,8 @@ def decide(proposal: Proposal, assessment: Assessment, ladder: Ladder, *, level:
         ladder: the trust ladder.
         level: the action type's current level from the ledger (before the ceiling is applied).
         now: the moment of the decision (timezone-aware).
+        standing: standing approvals in the ledger; one covering a proposal that needs a human
+            only because of its level lets it run at the notify level.
 
     Returns:
         The decision, the level it was made at, and the reasons, most important first.
@@ -56,7 +67,13 @@ def decide(proposal: Proposal, assessment: Assessment, ladder: Ladder, *, level:
     # what else the classifier found (a long backfill, a schema change): the reviewer should read it
     findings = [n for n in assessment.notes if n.code not in _ESCALATED_NOTES]
     decision = Decision.REQUIRE_APPROVAL if escalations or effective == 1 else Decision.NOTIFY if effective == 2 else Decision.ALLOW
-    return _observe(decided(decision, [*escalations, *findings, _level_reason(assessment.action_type, effective, level, policy.ceiling)]))
+    reasons = [*escalations, *findings, _level_reason(assessment.action_type, effective, level, policy.ceiling)]
+    covered = covering(standing, proposal, assessment, now=now) if decision is Decision.REQUIRE_APPROVAL and not escalations else None
+    if covered is not None:
+        decision = Decision.NOTIFY
+        until = covered.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        reasons.append(Reason(code="standing_approval", message=f"standing approval {covered.standing_id} by {covered.granted_by} covers {covered.scope()} until {until}"))
+    return _observe(decided(decision, reasons))
 
 
 def proposal_hash(proposal: Proposal) -> str:

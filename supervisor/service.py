@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from supervisor.promotion import (
     promotion,
     status,
 )
+from supervisor.standing import StandingApproval
 from supervisor.store import Store
 from supervisor.trust_ladder import Ladder, load_ladder
 
@@ -149,15 +151,14 @@ class Supervisor:
         """The decision for a proposal; records nothing."""
         assessment = self.assess(proposal)
         with self.store.transaction() as db:
-            level = self._level(db, assessment.action_type)
-        return decide(proposal, assessment, self.ladder, level=level, now=now)
+            return self._decide(db, proposal, assessment, now)
 
     def propose(self, proposal: Proposal, *, now: datetime, proposal_id: str | None = None) -> Recorded:
         """Record a proposal and its decision; open an approval request when it needs a human."""
         assessment = self.assess(proposal)
         pid = proposal_id or uuid.uuid4().hex[:12]
         with self.store.transaction() as db:
-            decision = decide(proposal, assessment, self.ladder, level=self._level(db, assessment.action_type), now=now)
+            decision = self._decide(db, proposal, assessment, now)
             ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now)
             self._audit(db, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
@@ -266,7 +267,7 @@ class Supervisor:
         """
         with self.store.transaction() as db:
             stored = self._stored(db, proposal_id)
-            fresh = decide(stored.proposal, stored.assessment, self.ladder, level=self._level(db, stored.assessment.action_type), now=now)
+            fresh = self._decide(db, stored.proposal, stored.assessment, now)
             refusal = self._refusal(db, stored, fresh, proposal_hash, now=now)
             if refusal is not None:
                 if strict:
@@ -383,7 +384,7 @@ class Supervisor:
                 candidates += [c for c in ledger.ready_candidates(db, after=None, limit=limit - len(candidates)) if c[0] not in seen]
             for pid, ready_at in candidates:
                 stored = self._stored(db, pid)
-                fresh = decide(stored.proposal, stored.assessment, self.ladder, level=self._level(db, stored.assessment.action_type), now=now)
+                fresh = self._decide(db, stored.proposal, stored.assessment, now)
                 refusal = self._refusal(db, stored, fresh, None, now=now)
                 if refusal is not None:
                     blocked.append(Blocked(proposal_id=pid, reason=refusal))
@@ -444,6 +445,63 @@ class Supervisor:
         """A stored proposal, or None when there is none by that id."""
         with self.store.transaction() as db:
             return ledger.get_proposal(db, proposal_id)
+
+    # -- standing approvals ---------------------------------------------------------------------
+
+    def grant_standing(
+        self,
+        *,
+        action_types: tuple[str, ...],
+        objects: tuple[str, ...] = ("*",),
+        agents: tuple[str, ...] = ("*",),
+        by: str,
+        until: datetime,
+        reason: str,
+        now: datetime,
+    ) -> StandingApproval:
+        """A platform approver approves a scope instead of an item, until a date."""
+        self._check_ladder_approver(by, "grant standing approvals")
+        if not reason.strip():
+            raise UsageError("a standing approval needs a reason; pass --reason TEXT")
+        if until <= now:
+            raise UsageError(f"--until {until:%Y-%m-%d %H:%M} UTC is not in the future")
+        known = [glob for glob in action_types if any(fnmatchcase(name, glob) for name in self.ladder.action_types)]
+        if len(known) != len(action_types):
+            missing = next(glob for glob in action_types if glob not in known)
+            raise UsageError(f"action type {missing!r} matches no type in the ladder; see 'trustladder ladder' for the names")
+        approval = StandingApproval(
+            standing_id="sa-" + uuid.uuid4().hex[:8],
+            action_types=action_types,
+            objects=objects,
+            agents=agents,
+            granted_by=by,
+            granted_at=now,
+            expires_at=until,
+            reason=reason,
+        )
+        with self.store.transaction() as db:
+            ledger.insert_standing(db, approval)
+            self._audit(db, "standing.granted", by, approval.standing_id, now, **approval.model_dump(mode="json", exclude={"standing_id", "revoked_at", "revoked_by"}))
+        return approval
+
+    def revoke_standing(self, standing_id: str, *, by: str, reason: str, now: datetime) -> StandingApproval:
+        """Revoke a standing approval: proposals it covered need a human again, at once."""
+        self._check_ladder_approver(by, "revoke standing approvals")
+        with self.store.transaction() as db:
+            found = next((a for a in ledger.standing_approvals(db) if a.standing_id == standing_id), None)
+            if found is None:
+                raise UsageError(f"no standing approval {standing_id!r}; list them with 'trustladder standing list'")
+            if found.revoked_at is not None:
+                raise UsageError(f"standing approval {standing_id} was already revoked by {found.revoked_by}")
+            revoked = found.model_copy(update={"revoked_at": now, "revoked_by": by})
+            ledger.revoke_standing(db, standing_id, by=by, now=now)
+            self._audit(db, "standing.revoked", by, standing_id, now, reason=reason)
+            return revoked
+
+    def standing_approvals(self, *, active_at: datetime | None = None) -> list[StandingApproval]:
+        """Every standing approval, or those active at a moment."""
+        with self.store.transaction() as db:
+            return ledger.standing_approvals(db, active_at=active_at)
 
     # -- the ladder -----------------------------------------------------------------------------
 
@@ -517,6 +575,11 @@ class Supervisor:
         if stored is None:
             raise UsageError(f"no proposal {proposal_id!r} in {self.store.path}; list pending ones with 'trustladder queue'")
         return stored
+
+    def _decide(self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime) -> PolicyDecision:
+        """The one decision path: the type's level and the standing approvals from the ledger, then ``decide``."""
+        standing = tuple(ledger.standing_approvals(db, active_at=now))
+        return decide(proposal, assessment, self.ladder, level=self._level(db, assessment.action_type), now=now, standing=standing)
 
     def _level(self, db: Any, action_type: str) -> int:
         row = db.execute("SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = ?", [action_type]).fetchone()

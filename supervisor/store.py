@@ -64,13 +64,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             subject VARCHAR, policy_version VARCHAR, payload VARCHAR NOT NULL,
             prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)""",
     ),
-    # Orchestrator runs: a launch requested for a proposal, and each run that executed one.
+    # Orchestrator runs (a launch requested for a proposal, each run that executed one) and standing approvals.
     1: (
         """CREATE TABLE launches (
             proposal_id VARCHAR PRIMARY KEY, run_key VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL, requested_by VARCHAR)""",
         """CREATE TABLE runs (
             run_id VARCHAR NOT NULL, proposal_id VARCHAR NOT NULL, cleared_at TIMESTAMP,
             finished_at TIMESTAMP, status VARCHAR, outcome VARCHAR, PRIMARY KEY (run_id, proposal_id))""",
+        """CREATE TABLE standing_approvals (
+            id VARCHAR PRIMARY KEY, body JSON NOT NULL, granted_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL,
+            revoked_at TIMESTAMP, revoked_by VARCHAR)""",
     ),
 }
 
