@@ -165,11 +165,10 @@ def queue(args: argparse.Namespace, out: TextIO) -> int:
 
 def show(args: argparse.Namespace, out: TextIO) -> int:
     """``trustladder show ID``: the approval packet."""
-    from supervisor.render import packet, render_packet
+    from supervisor.render import render_packet
 
-    stored, request, outcomes = supervisor_for(args).get(args.id)
-    body = packet(stored, request, outcomes)
-    emit(out, args, body, render_packet(body))
+    packet = supervisor_for(args).packet(args.id)
+    emit(out, args, packet.model_dump(mode="json"), render_packet(packet))
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from supervisor.models import Decision, PolicyDecision, SqlClassification
 if TYPE_CHECKING:  # the classify path must not import the ledger (and with it DuckDB)
     from supervisor.approvals import ApprovalRequest
     from supervisor.ledger import StoredProposal
+    from supervisor.packet import Packet
     from supervisor.promotion import LadderStatus
 
 _SQL_WIDTH = 100
@@ -114,70 +115,65 @@ def render_queue(pending: list[tuple[StoredProposal, ApprovalRequest]]) -> str:
     return _table(("id", "action type", "agent", "expires (UTC)", "group", "why"), rows)
 
 
-def packet(stored: StoredProposal, request: ApprovalRequest | None, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    """The approval packet: what, why, blast radius, rollback, confidence, reasons, status."""
-    proposal, assessment, decision = stored.proposal, stored.assessment, stored.decision
-    what: dict[str, Any] = {"summary": assessment.summary, "action_type": assessment.action_type}
-    if proposal.sql is not None:
-        what.update(sql=proposal.sql, dialect=proposal.dialect, categories=[c.value for c in assessment.categories])
-    else:
-        what.update(action=proposal.action, params=proposal.params)
-    return {
-        "proposal_id": stored.proposal_id,
-        "status": request.state.value if request else decision.decision.value,
-        "created_at": stored.created_at.isoformat(),
-        "agent": proposal.agent,
-        "team": proposal.team,
-        "what": what,
-        "why": proposal.reason,
-        "blast_radius": {
-            "changes": list(assessment.objects),
-            "reads": list(assessment.reads),
-            "target": proposal.target,
-            "destructive": assessment.destructive,
-            "span_hours": assessment.span_hours,
-            "estimated_cost_usd": proposal.context.get("estimated_cost_usd"),
-        },
-        "rollback": proposal.rollback,
-        "confidence": proposal.confidence,
-        "decision": decision.decision.value,
-        "level": decision.level,
-        "reasons": [reason.model_dump() for reason in decision.reasons],
-        "approval": request.model_dump(mode="json") if request else None,
-        "outcomes": [{**row, "recorded_at": str(row["recorded_at"])} for row in outcomes],
-        "policy_version": decision.policy_version,
-        "proposal_hash": decision.proposal_hash,
-    }
-
-
-def render_packet(body: dict[str, Any]) -> str:
+def render_packet(packet: Packet) -> str:
     """The approval packet as a reviewer reads it."""
-    what, radius = body["what"], body["blast_radius"]
-    confidence = "not given" if body["confidence"] is None else f"{body['confidence']:g}"
+    what, radius = packet.what, packet.blast_radius
+    confidence = "not given" if packet.confidence is None else f"{packet.confidence:g}"
     lines = [
-        f"proposal {body['proposal_id']}  [{body['status']}]  {what['action_type']} at level {body['level']}",
-        f"agent:      {body['agent'] or '-'} (team {body['team'] or '-'}), confidence {confidence}",
-        f"what:       {what['summary']}",
+        f"proposal {packet.proposal_id}  [{packet.status}]  {what.action_type} at level {packet.level}",
+        f"agent:      {packet.agent or '-'} (team {packet.team or '-'}), confidence {confidence}",
+        f"what:       {what.summary}",
     ]
-    if "sql" in what:
-        lines += ["", *(f"    {line}" for line in what["sql"].strip().splitlines()), ""]
+    if what.sql is not None:
+        lines += ["", *(f"    {line}" for line in (what.pretty_sql or what.sql).strip().splitlines()), ""]
     else:
-        lines.append(f"params:     {json.dumps(what['params'], sort_keys=True)}")
+        lines.append(f"params:     {json.dumps(what.params, sort_keys=True)}")
     lines += [
-        f"why:        {body['why'] or '(no diagnosis given)'}",
-        f"changes:    {', '.join(radius['changes']) or '-'}" + ("  (destructive)" if radius["destructive"] else ""),
-        f"reads:      {', '.join(radius['reads']) or '-'}",
-        f"rollback:   {body['rollback'] or '(no rollback plan given)'}",
-        f"decision:   {body['decision']}",
+        f"why:        {packet.why or '(no diagnosis given)'}",
+        f"changes:    {', '.join(radius.changes) or '-'}" + ("  (destructive)" if radius.destructive else ""),
+        f"reads:      {', '.join(radius.reads) or '-'}",
     ]
-    lines += [f"  - {reason['code']}: {reason['message']}" for reason in body["reasons"]]
-    approval = body["approval"]
+    measured = radius.measured
+    if measured is not None and not measured.measured:
+        lines.append(f"measured:   could not measure: {measured.note}")
+    elif measured is not None:
+        if measured.rows_affected is not None:
+            lines.append(f"rows:       {measured.rows_affected:,} affected")
+        lines += [f"table:      {t.name}: {_count(t.rows, 'rows')}, {_size(t.bytes)}" for t in measured.tables]
+        if measured.dependents:
+            lines.append(f"read by:    {', '.join(measured.dependents)}")
+        if measured.downstream_assets:
+            lines.append(f"downstream: {', '.join(measured.downstream_assets)}")
+        if measured.partitions is not None:
+            cost = f", about ${measured.estimated_cost_usd:,.2f}" if measured.estimated_cost_usd is not None else ""
+            lines.append(f"backfill:   {measured.partitions} partitions over {radius.span_hours or 0:g} h, scans {_size(measured.scanned_bytes)}{cost}")
+        lines.append(f"            ({measured.note})")
+    lines.append(f"rollback:   {packet.rollback or '(no rollback plan given)'}")
+    lines += [f"            - {option}" for option in packet.rollback_options]
+    lines.append(f"decision:   {packet.decision}")
+    lines += [f"  - {reason.code}: {reason.message}" for reason in packet.reasons]
+    approval = packet.approval
     if approval:
-        votes = ", ".join(f"{v['voter']} {v['verdict']}" for v in approval["votes"]) or "none yet"
-        lines.append(f"approval:   {approval['state']}, group {approval['group']}, needs {approval['required']}, votes: {votes}, expires {approval['expires_at']}")
-    for row in body["outcomes"]:
+        votes = ", ".join(f"{v.voter} {v.verdict}" for v in approval.votes) or "none yet"
+        lines.append(f"approval:   {approval.state.value}, group {approval.group}, needs {approval.required}, votes: {votes}, expires {approval.expires_at:%Y-%m-%d %H:%M} UTC")
+    for row in packet.outcomes:
         lines.append(f"outcome:    {row['outcome']} at {row['recorded_at']}" + (f" ({row['note']})" if row["note"] else ""))
+    lines.append(f"policy:     {packet.policy_version[:12]}  hash {packet.proposal_hash[:12]}")
     return "\n".join(lines) + "\n"
+
+
+def _count(value: int | None, unit: str) -> str:
+    return f"{value:,} {unit}" if value is not None else f"? {unit}"
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "size unknown"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024  # type: ignore[assignment]
+    return f"{value} B"
 
 
 def render_request(request: ApprovalRequest) -> str:

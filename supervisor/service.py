@@ -9,7 +9,7 @@ the file. Callers pass ``now``; the facade reads no clock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import Field
 
 from classifiers.assessment import assess
+from classifiers.pretty import pretty_sql
 from supervisor import audit, ledger
 from supervisor.approvals import (
     ApprovalRequest,
@@ -38,6 +39,7 @@ from supervisor.models import (
     Proposal,
     Reason,
 )
+from supervisor.packet import Measurement, Packet, build_packet
 from supervisor.policy import decide
 from supervisor.promotion import (
     LadderStatus,
@@ -49,6 +51,9 @@ from supervisor.promotion import (
 from supervisor.standing import StandingApproval
 from supervisor.store import Store
 from supervisor.trust_ladder import Ladder, load_ladder
+
+# Measures a stored proposal's blast radius on a warehouse: the measurement and the rollback options it offers.
+Measurer = Callable[[StoredProposal], tuple[Measurement | None, tuple[str, ...]]]
 
 
 class Recorded(Model):
@@ -187,6 +192,17 @@ class Supervisor:
         with self.store.transaction() as db:
             stored = self._stored(db, proposal_id)
             return stored, ledger.get_approval(db, proposal_id), ledger.outcomes_of(db, proposal_id)
+
+    def packet(self, proposal_id: str, *, measure: Measurer | None = None) -> Packet:
+        """The approval packet of a proposal; ``measure`` adds the blast radius measured on a warehouse.
+
+        The ledger is read in one transaction and released before ``measure`` runs, so a slow
+        warehouse never holds the ledger.
+        """
+        stored, request, outcomes = self.get(proposal_id)
+        measurement, options = measure(stored) if measure is not None else (None, ())
+        pretty = pretty_sql(stored.proposal.sql, dialect=stored.proposal.dialect) if stored.proposal.sql is not None else None
+        return build_packet(stored, request, outcomes, pretty_sql=pretty, measurement=measurement, rollback_options=options)
 
     def approve(self, proposal_id: str, *, by: str, reason: str | None = None, now: datetime) -> ApprovalRequest:
         """One approver's yes; approved once enough distinct approvers said yes."""

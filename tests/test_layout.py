@@ -52,7 +52,7 @@ def test_classifiers_never_import_the_ledger_or_policy() -> None:
 
 
 def test_classifiers_public_surface() -> None:
-    assert sorted(classifiers.__all__) == ["action_names", "assess", "assess_action", "assess_sql", "check_dialect", "classify_sql", "dialect_names"]
+    assert sorted(classifiers.__all__) == ["action_names", "assess", "assess_action", "assess_sql", "check_dialect", "classify_sql", "dialect_names", "pretty_sql"]
     public = {name for name in vars(classifiers) if not name.startswith("_")} - {"annotations"}
     modules = {name for name in public if type(getattr(classifiers, name)).__name__ == "module"}
     assert public - modules == set(classifiers.__all__)
