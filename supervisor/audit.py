@@ -174,3 +174,17 @@ def _path(payload: dict[str, Any], dotted: str) -> Any:
     for part in dotted.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def entries_at(db: duckdb.DuckDBPyConnection, seqs: list[int]) -> list[AuditEntry]:
+    """The entries with these sequence numbers, in chain order."""
+    if not seqs:
+        return []
+    found = db.execute(
+        f"SELECT seq, logged_at, actor, event, subject, policy_version, payload, prev_hash, hash FROM audit WHERE seq IN ({', '.join('?' * len(seqs))}) ORDER BY seq",
+        seqs,
+    ).fetchall()
+    return [
+        AuditEntry(seq=seq, at=at.replace(tzinfo=UTC), actor=actor, event=event, subject=subject, policy_version=version, payload=payload, prev_hash=prev, hash=digest)
+        for seq, at, actor, event, subject, version, payload, prev, digest in found
+    ]

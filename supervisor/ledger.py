@@ -432,3 +432,36 @@ def standing_approvals(db: duckdb.DuckDBPyConnection, *, active_at: datetime | N
         StandingApproval.model_validate_json(body).model_copy(update={"revoked_at": utc(revoked_at) if revoked_at else None, "revoked_by": revoked_by})
         for body, revoked_at, revoked_by in found
     ]
+
+
+def undelivered(db: duckdb.DuckDBPyConnection, channel: str, *, events: tuple[str, ...], max_attempts: int, limit: int, now: datetime) -> list[int]:
+    """Audit sequence numbers of ``events`` a channel has not delivered yet, oldest first.
+
+    A channel seen for the first time starts after the newest entry, so a new notifier does not
+    replay history. Entries that failed ``max_attempts`` times are given up on.
+    """
+    row = db.execute("SELECT start_seq FROM channels WHERE channel = ?", [channel]).fetchone()
+    if row is None:
+        newest = db.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
+        start = int(newest[0]) if newest else 0
+        db.execute("INSERT INTO channels VALUES (?, ?, ?)", [channel, start, _naive(now)])
+    else:
+        start = int(row[0])
+    found = db.execute(
+        f"""SELECT a.seq FROM audit a LEFT JOIN deliveries d ON d.channel = ? AND d.audit_seq = a.seq
+            WHERE a.seq > ? AND a.event IN ({", ".join("?" * len(events))})
+              AND (d.audit_seq IS NULL OR (d.status = 'failed' AND d.attempts < ?))
+            ORDER BY a.seq LIMIT ?""",
+        [channel, start, *events, max_attempts, limit],
+    ).fetchall()
+    return [int(r[0]) for r in found]
+
+
+def record_delivery(db: duckdb.DuckDBPyConnection, channel: str, seq: int, *, ok: bool, detail: str | None, now: datetime) -> None:
+    """Record one delivery attempt of an audit entry on a channel."""
+    db.execute(
+        """INSERT INTO deliveries VALUES (?, ?, 1, ?, ?, ?)
+           ON CONFLICT (channel, audit_seq) DO UPDATE SET attempts = deliveries.attempts + 1, status = excluded.status,
+               last_at = excluded.last_at, detail = excluded.detail""",
+        [channel, seq, "sent" if ok else "failed", _naive(now), detail],
+    )

@@ -519,6 +519,25 @@ class Supervisor:
         with self.store.transaction() as db:
             return ledger.standing_approvals(db, active_at=active_at)
 
+    # -- notifications --------------------------------------------------------------------------
+
+    def undelivered(self, channel: str, *, events: tuple[str, ...], now: datetime, limit: int = 50, max_attempts: int = 3) -> list[AuditEntry]:
+        """Audit entries of ``events`` a notification channel has not delivered yet, oldest first.
+
+        A channel (e.g. ``slack``) starts at the audit entry current when it first asks, records
+        each attempt with ``record_delivery``, and gives up on an entry after ``max_attempts``
+        failures, so a notifier that stops and starts again neither repeats nor loses a message.
+        """
+        if not events:
+            raise UsageError("name at least one audit event to deliver, e.g. approval.requested")
+        with self.store.transaction() as db:
+            return audit.entries_at(db, ledger.undelivered(db, channel, events=events, max_attempts=max_attempts, limit=limit, now=now))
+
+    def record_delivery(self, channel: str, seq: int, *, ok: bool, now: datetime, detail: str | None = None) -> None:
+        """Record one attempt to deliver an audit entry on a channel."""
+        with self.store.transaction() as db:
+            ledger.record_delivery(db, channel, seq, ok=ok, detail=detail, now=now)
+
     # -- the ladder -----------------------------------------------------------------------------
 
     def ladder_status(self, *, now: datetime) -> list[LadderStatus]:

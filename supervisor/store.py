@@ -64,7 +64,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             subject VARCHAR, policy_version VARCHAR, payload VARCHAR NOT NULL,
             prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)""",
     ),
-    # Orchestrator runs (a launch requested for a proposal, each run that executed one) and standing approvals.
+    # Orchestrator runs (a launch requested for a proposal, each run that executed one), standing
+    # approvals, and the notification outbox.
     1: (
         """CREATE TABLE launches (
             proposal_id VARCHAR PRIMARY KEY, run_key VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL, requested_by VARCHAR)""",
@@ -74,6 +75,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE standing_approvals (
             id VARCHAR PRIMARY KEY, body JSON NOT NULL, granted_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL,
             revoked_at TIMESTAMP, revoked_by VARCHAR)""",
+        # Notification channels: each starts at the audit entry current when it first asked, and
+        # records every delivery attempt, so a notifier resumes where it stopped and never repeats.
+        """CREATE TABLE channels (channel VARCHAR PRIMARY KEY, start_seq BIGINT NOT NULL, registered_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE deliveries (
+            channel VARCHAR NOT NULL, audit_seq BIGINT NOT NULL, attempts INTEGER NOT NULL, status VARCHAR NOT NULL,
+            last_at TIMESTAMP NOT NULL, detail VARCHAR, PRIMARY KEY (channel, audit_seq))""",
     ),
 }
 

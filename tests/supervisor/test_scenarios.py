@@ -105,7 +105,7 @@ def test_the_proposing_agent_cannot_approve_its_own_proposal(make_supervisor: Ca
     recorded = sup.propose(sql(WRITE), now=T0)
     with pytest.raises(ApprovalError, match=f"{who} proposed {recorded.proposal_id} and cannot approve"):
         sup.approve(recorded.proposal_id, by=who, now=T0)
-    stored, request, _ = sup.get(recorded.proposal_id)
+    _, request, _ = sup.get(recorded.proposal_id)
     assert request is not None and request.state is ApprovalState.PENDING and request.votes == ()
 
 
@@ -311,3 +311,21 @@ def test_an_approval_is_good_for_one_execution_within_valid_minutes(make_supervi
     assert [r.proposal_id for r in report.lapsed] == [unused]  # the executed one is not lapsed
     assert sup.get(unused)[1].state.value == "expired"
     assert sup.launch_ready(now=T0 + timedelta(hours=25)).ready == ()
+
+
+def test_a_notification_channel_delivers_each_entry_once_and_gives_up_after_failures(make_supervisor: Callable[..., Supervisor]) -> None:
+    sup = make_supervisor()
+    sup.propose(sql("UPDATE shop.orders SET status = 'placed' WHERE id = 1"), now=T0)  # before the channel: not replayed
+    assert sup.undelivered("slack", events=("approval.requested",), now=T0) == []
+    first = sup.propose(sql("UPDATE shop.orders SET status = 'placed' WHERE id = 2"), now=T0).proposal_id
+    second = sup.propose(sql("UPDATE shop.orders SET status = 'placed' WHERE id = 3"), now=T0).proposal_id
+    pending = sup.undelivered("slack", events=("approval.requested",), now=T0)
+    assert [(e.event, e.subject) for e in pending] == [("approval.requested", first), ("approval.requested", second)]
+    sup.record_delivery("slack", pending[0].seq, ok=True, now=T0)
+    for _ in range(3):
+        assert [e.subject for e in sup.undelivered("slack", events=("approval.requested",), now=T0)] == [second]
+        sup.record_delivery("slack", pending[1].seq, ok=False, detail="HTTP 500", now=T0)
+    assert sup.undelivered("slack", events=("approval.requested",), now=T0) == []
+    assert [e.subject for e in sup.undelivered("email", events=("approval.requested",), now=T0)] == []  # a new channel starts now
+    with pytest.raises(UsageError, match="name at least one audit event"):
+        sup.undelivered("slack", events=(), now=T0)
