@@ -2,7 +2,9 @@
 
 Each entry's hash covers its sequence number, time, actor, event, subject, policy version,
 payload and the previous entry's hash, so editing, deleting or reordering any row breaks the
-chain from that row on. ``verify`` recomputes the chain and names the first bad entry.
+chain from that row on. ``verify`` recomputes the chain and names the first bad entry, then
+checks that the ledger rows the ladder is decided from match the trail, and that the ladder's
+summary matches those rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import duckdb
 from pydantic import Field
 
+from supervisor import ledger
 from supervisor.models import Model
 
 GENESIS = "0" * 64
@@ -71,15 +74,19 @@ def append(
     Returns:
         The entry as written.
     """
-    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = at.astimezone(UTC)
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    digest = entry_hash(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev)
-    db.execute(
-        "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, at.replace(tzinfo=None), actor, event, subject, policy_version, body, prev, digest],
-    )
+    # One statement reads the chain's head and appends to it. DuckDB computes entry_hash's digest
+    # over the same JSON text: only the sequence number and the previous hash come from the
+    # table, and both are written in that text as they are (digits, hex).
+    middle = _fields_json(at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body)[1:-1]
+    [(seq, prev, digest)] = db.execute(
+        """INSERT INTO audit
+           SELECT head.seq, ?, ?, ?, ?, ?, ?, head.hash, sha256('[' || head.seq || ',' || ? || ',"' || head.hash || '"]')
+           FROM (SELECT coalesce(max(seq), 0) + 1 AS seq, coalesce(max_by(hash, seq), ?) AS hash FROM audit) head
+           RETURNING seq, prev_hash, hash""",
+        [at.replace(tzinfo=None), actor, event, subject, policy_version, body, middle, GENESIS],
+    ).fetchall()
     return AuditEntry(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev, hash=digest)
 
 
@@ -93,6 +100,11 @@ def entry_hash(
     """
     fields = [seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload, prev_hash]
     return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
+
+
+def _fields_json(*, at: datetime, actor: str | None, event: str, subject: str | None, policy_version: str | None, payload: str) -> str:
+    """The JSON array of an entry's fields between seq and prev_hash, as entry_hash writes them."""
+    return json.dumps([at.astimezone(UTC).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload], separators=(",", ":"))
 
 
 def entries(db: duckdb.DuckDBPyConnection) -> Iterator[AuditEntry]:
@@ -135,7 +147,7 @@ def verify(db: duckdb.DuckDBPyConnection) -> AuditReport:
         if problem:
             return AuditReport(ok=False, entries=count, first_bad_seq=entry.seq if entry.seq == expected_seq else expected_seq, problem=problem)
         prev, expected_seq = entry.hash, expected_seq + 1
-    mismatch = _reconcile(db)
+    mismatch = _reconcile(db) or ledger.summary_mismatch(db)
     if mismatch:
         return AuditReport(ok=False, entries=count, problem=mismatch)
     return AuditReport(ok=True, entries=count)

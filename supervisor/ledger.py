@@ -8,7 +8,7 @@ entry commit together or not at all. Times are stored as naive UTC.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -31,6 +31,10 @@ class StoredProposal(Model):
     decision: PolicyDecision = Field(description="The latest decision.")
 
 
+# "Since the beginning", for a type that was never proposed and never changed level.
+_DAWN = datetime(1, 1, 1)
+
+
 def utc(value: datetime) -> datetime:
     """A stored naive-UTC time as a timezone-aware one."""
     return value.replace(tzinfo=UTC)
@@ -38,11 +42,6 @@ def utc(value: datetime) -> datetime:
 
 def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def _next_seq(db: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = db.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {table}").fetchone()
-    return int(row[0]) if row else 1
 
 
 def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal: Proposal, assessment: Assessment, decision: PolicyDecision, now: datetime) -> None:
@@ -60,15 +59,19 @@ def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal
             assessment.model_dump_json(),
         ],
     )
+    db.execute(
+        """INSERT INTO action_types VALUES (?, ?)
+           ON CONFLICT DO UPDATE SET first_proposed = excluded.first_proposed WHERE excluded.first_proposed < action_types.first_proposed""",
+        [assessment.action_type, _naive(now)],
+    )
     insert_decision(db, proposal_id=proposal_id, decision=decision, now=now)
 
 
 def insert_decision(db: duckdb.DuckDBPyConnection, *, proposal_id: str, decision: PolicyDecision, now: datetime) -> None:
     """Record a (re-)decision of a proposal."""
     db.execute(
-        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO decisions SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM decisions",
         [
-            _next_seq(db, "decisions"),
             proposal_id,
             _naive(now),
             decision.decision.value,
@@ -118,9 +121,8 @@ def proposals_since(db: duckdb.DuckDBPyConnection, since: datetime | None) -> li
 
 def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
     """Insert or update an approval request, and append a vote if one was cast."""
-    db.execute("DELETE FROM approvals WHERE proposal_id = ?", [request.proposal_id])
     db.execute(
-        "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             request.proposal_id,
             request.state.value,
@@ -177,12 +179,11 @@ def _approval(db: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> ApprovalReq
 
 def insert_execution(db: duckdb.DuckDBPyConnection, *, proposal_id: str, actor: str | None, decision: PolicyDecision, now: datetime) -> int:
     """Record that a proposal was cleared to run; returns the execution's sequence number."""
-    seq = _next_seq(db, "executions")
-    db.execute(
-        "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [seq, proposal_id, _naive(now), actor, decision.proposal_hash, decision.policy_version, decision.decision.value],
-    )
-    return seq
+    [(seq,)] = db.execute(
+        "INSERT INTO executions SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ? FROM executions RETURNING seq",
+        [proposal_id, _naive(now), actor, decision.proposal_hash, decision.policy_version, decision.decision.value],
+    ).fetchall()
+    return int(seq)
 
 
 def executions_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> int:
@@ -199,24 +200,35 @@ def outcomes_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> list[dict[st
 def insert_outcome(
     db: duckdb.DuckDBPyConnection, *, proposal_id: str, action_type: str, level: int, outcome: Outcome, note: str | None, actor: str | None, now: datetime
 ) -> int:
-    """Record an outcome, superseding earlier ones of the same proposal; returns its sequence number."""
-    db.execute("UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded", [proposal_id])
-    seq = _next_seq(db, "outcomes")
+    """Record an outcome, superseding earlier ones of the same proposal; returns its sequence number.
+
+    The summary ``evidence`` reads (``outcome_counts``) changes in the same transaction.
+    """
+    superseded = db.execute(
+        "UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded RETURNING action_type, level, outcome, recorded_at::DATE",
+        [proposal_id],
+    ).fetchall()
+    for key in superseded:
+        db.execute("UPDATE outcome_counts SET n = n - 1 WHERE action_type = ? AND level = ? AND outcome = ? AND day = ?", list(key))
+    [(seq, day)] = db.execute(
+        "INSERT INTO outcomes SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, false FROM outcomes RETURNING seq, recorded_at::DATE",
+        [proposal_id, action_type, level, outcome.value, note, actor, _naive(now)],
+    ).fetchall()
     db.execute(
-        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, false)",
-        [seq, proposal_id, action_type, level, outcome.value, note, actor, _naive(now)],
+        """INSERT INTO outcome_counts VALUES (?, ?, ?, ?, 1, ?, ?)
+           ON CONFLICT DO UPDATE SET n = n + 1, first_seq = least(first_seq, excluded.first_seq), last_seq = greatest(last_seq, excluded.last_seq)""",
+        [action_type, level, outcome.value, day, seq, seq],
     )
-    return seq
+    return int(seq)
 
 
 def insert_level_change(db: duckdb.DuckDBPyConnection, change: LevelChange, *, actor: str | None, policy_version: str, now: datetime) -> int:
     """Record a level change and its evidence; returns its sequence number."""
-    seq = _next_seq(db, "level_changes")
-    db.execute(
-        "INSERT INTO level_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, change.action_type, change.from_level, change.to_level, change.reason, json.dumps(change.evidence, default=str), actor, _naive(now), policy_version],
-    )
-    return seq
+    [(seq,)] = db.execute(
+        "INSERT INTO level_changes SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM level_changes RETURNING seq",
+        [change.action_type, change.from_level, change.to_level, change.reason, json.dumps(change.evidence, default=str), actor, _naive(now), policy_version],
+    ).fetchall()
+    return int(seq)
 
 
 def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None) -> list[dict[str, Any]]:
@@ -226,7 +238,13 @@ def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None)
 
 
 def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: int, action_type: str | None = None) -> dict[str, Evidence]:
-    """The evidence of every action type seen in the ledger (or of one), in one grouped pass over outcomes and a read of the latest.
+    """The evidence of every action type seen in the ledger (or of one), from the summary and the latest outcomes.
+
+    The counts come from ``outcome_counts``, whose rows are per type, level, outcome and day, so
+    the outcomes at a type's level since it reached it are the days after that moment plus the
+    rows of that one day at or after it. Only that day's rows and the type's latest ``window``
+    outcomes at its level are read from ``outcomes``, each by a range of sequence numbers the
+    summary gives, so a recompute does not grow with the ledger.
 
     Args:
         db: a connection inside a ledger transaction.
@@ -239,80 +257,104 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
         Evidence keyed by action type.
     """
     only, params = ("WHERE action_type = ?", [action_type]) if action_type else ("", [])
-    current = {
-        row["action_type"]: row
-        for row in rows(db, f"SELECT action_type, arg_max(to_level, seq) AS level, max(changed_at) AS since FROM level_changes {only} GROUP BY 1", params)
-    }
-    first_seen = {row["action_type"]: row["first"] for row in rows(db, f"SELECT action_type, min(created_at) AS first FROM proposals {only} GROUP BY 1", params)}
+    current: dict[str, tuple[int, datetime]] = {}
+    first_seen: dict[str, datetime] = {}
+    for row in rows(
+        db,
+        f"""SELECT action_type, arg_max(to_level, seq) AS level, max(changed_at) AS at FROM level_changes {only} GROUP BY 1
+            UNION ALL SELECT action_type, NULL, first_proposed FROM action_types {only}""",
+        params * 2,
+    ):
+        if row["level"] is None:
+            first_seen[row["action_type"]] = row["at"]
+        else:
+            current[row["action_type"]] = (row["level"], row["at"])
     types = sorted(set(first_seen) | set(current) | ({action_type} if action_type else set(initial)))
     if not types:
         return {}
-    state = [(t, current[t]["level"] if t in current else initial.get(t, 1), current[t]["since"] if t in current else first_seen.get(t)) for t in types]
-    levels = {name: (level, since) for name, level, since in state}
-    # One pass grouped by plain columns, with no join: DuckDB groups its dictionary-compressed
-    # columns several times faster than it probes a join with every row (10M outcomes on one
-    # thread: about 250 ms, where one joined query took 0.8-1.2 s). A group at a type's current level is at level when its
-    # oldest row is no older than the level; a type with older rows at that level (it left the
-    # level and came back) is recounted below.
-    totals: dict[tuple[str, str], int] = {}
-    at_level: dict[str, int] = {}
-    errors: dict[str, int] = {}
-    recount: set[str] = set()
-    where = f"{only} AND NOT superseded" if only else "WHERE NOT superseded"
-    for row in rows(db, f"SELECT action_type, level, outcome, count(*) AS n, min(recorded_at) AS oldest FROM outcomes {where} GROUP BY ALL", params):
-        name, n = row["action_type"], row["n"]
-        if name not in levels:  # no proposal or level change names this type: it is not tracked
-            continue
-        totals[name, row["outcome"]] = totals.get((name, row["outcome"]), 0) + n
-        level, since = levels[name]
-        if row["level"] != level:
-            continue
-        if since is not None and row["oldest"] < since:
-            recount.add(name)
-            continue
-        at_level[name] = at_level.get(name, 0) + n
-        if row["outcome"] != "success":
-            errors[name] = errors.get(name, 0) + n
-    # One type per query: DuckDB filters the scan on a constant type and skips the other types' rows.
-    for name in sorted(recount):
-        level, since = levels[name]
-        [row] = rows(
+    state = {t: current[t] if t in current else (initial.get(t, 1), first_seen.get(t)) for t in types}
+    summary = {
+        row["action_type"]: row
+        for row in rows(
             db,
-            """SELECT count(*) AS n, count(*) FILTER (WHERE outcome <> 'success') AS errors FROM outcomes
-               WHERE action_type = ? AND level = ? AND recorded_at >= ? AND NOT superseded""",
-            [name, level, since],
+            f"""WITH state AS ({_STATE})
+               SELECT c.action_type,
+                      coalesce(sum(c.n) FILTER (c.outcome = 'success'), 0) AS successes,
+                      coalesce(sum(c.n) FILTER (c.outcome = 'failure'), 0) AS failures,
+                      coalesce(sum(c.n) FILTER (c.outcome = 'incident'), 0) AS incidents,
+                      coalesce(sum(c.n) FILTER (c.outcome = 'rolled_back'), 0) AS rolled_back,
+                      coalesce(sum(c.n) FILTER (c.level = s.level AND c.day > s.since::DATE), 0) AS at_level,
+                      coalesce(sum(c.n) FILTER (c.level = s.level AND c.day > s.since::DATE AND c.outcome <> 'success'), 0) AS errors,
+                      min(c.first_seq) FILTER (c.level = s.level AND c.day = s.since::DATE) AS boundary_first,
+                      max(c.last_seq) FILTER (c.level = s.level AND c.day = s.since::DATE) AS boundary_last,
+                      max(c.last_seq) AS last_seq
+               FROM outcome_counts c JOIN state s ON c.action_type = s.action_type WHERE c.n > 0 GROUP BY 1""",
+            _state_params(types, state),
         )
-        at_level[name], errors[name] = row["n"], row["errors"]
-    # The recent window: the latest outcomes are the last rows written, so a filter on seq lets
-    # DuckDB skip every older row group. The tail read grows sixteenfold until each type has its
-    # window, or all of its outcomes at level.
-    need = {name: min(window, n) for name, n in at_level.items() if n}
+    }
+    at_level = {name: row["at_level"] for name, row in summary.items()}
+    errors = {name: row["errors"] for name, row in summary.items()}
     recent: dict[str, list[bool]] = {}
-    if need:
-        names, level_list, since_list = (list(column) for column in zip(*state))
-        db.execute(
-            "CREATE OR REPLACE TEMP TABLE _levels AS SELECT unnest(?::VARCHAR[]) AS action_type, unnest(?::INTEGER[]) AS level, unnest(?::TIMESTAMP[]) AS since",
-            [names, level_list, since_list],
-        )
-        [bounds] = rows(db, "SELECT min(seq) AS bottom, max(seq) AS top FROM outcomes")
-        depth, start = window * 64, bounds["top"]
-        while need and start >= bounds["bottom"]:
-            start = max(bounds["top"] - depth, bounds["bottom"] - 1)
-            for row in rows(
-                db,
-                f"""SELECT o.action_type, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent, count(*) AS n
-                    FROM outcomes o JOIN (SELECT * FROM _levels WHERE list_contains(?::VARCHAR[], action_type)) l
-                      ON o.action_type = l.action_type AND o.level = l.level AND (l.since IS NULL OR o.recorded_at >= l.since)
-                    WHERE NOT o.superseded AND o.seq > ? GROUP BY 1""",
-                [sorted(need), start],
-            ):
-                if row["n"] >= need[row["action_type"]]:
-                    recent[row["action_type"]] = row["recent"]
-                    del need[row["action_type"]]
-            depth *= 16
-        db.execute("DROP TABLE _levels")
+    # Then one read of outcomes (rarely more), by ranges of sequence numbers so that DuckDB
+    # skips every other row group, in two parts. The boundary: the rows of the day a type reached
+    # its level that came at or after that moment, in that day's range (one range per day on
+    # which types changed level). The recent window: the latest outcomes are the last rows
+    # written, so the tail of the table from ``top - depth`` holds them; the tail grows sixteenfold
+    # until each type has its window or all of its outcomes at level, which the summary counted. of outcomes, each by ranges of sequence numbers so that DuckDB skips every other
+    # row group. The boundary: the rows of the day a type reached its level that came at or after
+    # that moment, in that day's range (one range per day on which types changed level). The
+    # recent window: the latest outcomes are the last rows written, so the tail of the table from
+    # ``top - depth`` holds them; the tail grows sixteenfold until each type has its window or all
+    # of its outcomes at level, which the summary counted.
+    by_day: dict[date, list[str]] = {}
+    for name, row in summary.items():
+        if row["boundary_first"] is not None:
+            by_day.setdefault((state[name][1] or _DAWN).date(), []).append(name)
+    boundaries = [
+        (names, min(summary[n]["boundary_first"] for n in names), max(summary[n]["boundary_last"] for n in names), day) for day, names in by_day.items()
+    ]
+    candidates = sorted(name for name, row in summary.items() if row["at_level"] or row["boundary_first"] is not None)
+    top = max((row["last_seq"] for row in summary.values()), default=0)
+    depth = window * 64
+    while boundaries or candidates:
+        branches, values = [], []
+        for names, first, last, day in boundaries:
+            branches.append(
+                f"""SELECT 'boundary' AS part, o.action_type, count(*) AS n, count(*) FILTER (WHERE o.outcome <> 'success') AS errors, NULL AS recent
+                    FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
+                    WHERE o.seq BETWEEN ? AND ? AND NOT o.superseded AND o.recorded_at::DATE = ? GROUP BY ALL"""
+            )
+            values += [*_state_params(names, state), first, last, day]
+        if candidates:
+            branches.append(
+                f"""SELECT 'recent' AS part, o.action_type, count(*) AS n, NULL AS errors, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent
+                    FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
+                    WHERE o.seq > ? AND NOT o.superseded GROUP BY ALL"""
+            )
+            values += [*_state_params(candidates, state), top - depth]
+        found = rows(db, " UNION ALL ".join(branches), values)
+        boundaries = []
+        tails = {}
+        for row in found:
+            if row["part"] == "boundary":
+                at_level[row["action_type"]] += row["n"]
+                errors[row["action_type"]] += row["errors"]
+            else:
+                tails[row["action_type"]] = row
+        whole = top - depth <= 0
+        unmet = []
+        for name in candidates:
+            tail = tails.get(name)
+            if tail is not None and (whole or tail["n"] >= min(window, at_level[name])):
+                recent[name] = tail["recent"]
+            elif not whole and at_level[name]:
+                unmet.append(name)
+        candidates = unmet
+        depth *= 16
     result = {}
-    for name, level, since in state:
+    for name in types:
+        level, since = state[name]
+        row = summary.get(name, {})
         result[name] = Evidence(
             action_type=name,
             level=level,
@@ -320,12 +362,83 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
             outcomes_at_level=at_level.get(name, 0),
             errors_at_level=errors.get(name, 0),
             recent=tuple(reversed(recent.get(name, ()))),
-            successes=totals.get((name, "success"), 0),
-            failures=totals.get((name, "failure"), 0),
-            incidents=totals.get((name, "incident"), 0),
-            rolled_back=totals.get((name, "rolled_back"), 0),
+            successes=row.get("successes", 0),
+            failures=row.get("failures", 0),
+            incidents=row.get("incidents", 0),
+            rolled_back=row.get("rolled_back", 0),
         )
     return result
+
+
+_STATE = "SELECT unnest(?::VARCHAR[]) AS action_type, unnest(?::INTEGER[]) AS level, unnest(?::TIMESTAMP[]) AS since"
+
+
+def _state_params(names: list[str], state: dict[str, tuple[int, datetime | None]]) -> list[Any]:
+    """The parameters of ``_STATE`` for these types: their level and since when they are at it."""
+    return [names, [state[name][0] for name in names], [state[name][1] or _DAWN for name in names]]
+
+
+def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
+    """Recount the ladder's summary (``outcome_counts``, ``action_types``) from the outcomes and proposals.
+
+    Every write through this module keeps the summary up to date; this is for rows loaded into
+    ``outcomes`` or ``proposals`` directly, such as a bulk import. ``audit.verify`` reports a
+    summary that disagrees with the rows.
+
+    Args:
+        db: a connection inside a ledger transaction.
+    """
+    db.execute("DELETE FROM outcome_counts")
+    db.execute(
+        """INSERT INTO outcome_counts
+           SELECT action_type, level, outcome, recorded_at::DATE, count(*), min(seq), max(seq)
+           FROM outcomes WHERE NOT superseded GROUP BY ALL"""
+    )
+    db.execute("DELETE FROM action_types")
+    db.execute("INSERT INTO action_types SELECT action_type, min(created_at) FROM proposals GROUP BY ALL")
+
+
+def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
+    """How the ladder's summary disagrees with a recount of the outcomes and proposals, or None.
+
+    Args:
+        db: a connection inside a ledger transaction.
+
+    Returns:
+        One disagreeing row in words, or None when the summary matches.
+    """
+    found = rows(
+        db,
+        """WITH actual AS (
+               SELECT action_type, level, outcome, recorded_at::DATE AS day, count(*) AS n, min(seq) AS lo, max(seq) AS hi
+               FROM outcomes WHERE NOT superseded GROUP BY ALL),
+           kept AS (SELECT * FROM outcome_counts WHERE n <> 0)
+           SELECT coalesce(a.action_type, k.action_type) AS action_type, coalesce(a.level, k.level) AS level,
+                  coalesce(a.outcome, k.outcome) AS outcome, coalesce(a.day, k.day) AS day, coalesce(a.n, 0) AS counted, coalesce(k.n, 0) AS kept
+           FROM actual a FULL JOIN kept k
+             ON a.action_type = k.action_type AND a.level = k.level AND a.outcome = k.outcome AND a.day = k.day
+           WHERE a.n IS DISTINCT FROM k.n OR k.first_seq > a.lo OR k.last_seq < a.hi
+           ORDER BY ALL LIMIT 1""",
+    )
+    if found:
+        row = found[0]
+        return (
+            f"the outcome summary disagrees with the outcomes table ({row['action_type']} at level {row['level']}, {row['outcome']} on {row['day']}: "
+            f"{row['counted']} outcomes, summary says {row['kept']} or the wrong rows): ledger rows were changed outside trustladder"
+        )
+    found = rows(
+        db,
+        """SELECT action_type, p.first AS counted, t.first_proposed AS kept
+           FROM (SELECT action_type, min(created_at) AS first FROM proposals GROUP BY 1) p FULL JOIN action_types t USING (action_type)
+           WHERE p.first IS DISTINCT FROM t.first_proposed ORDER BY ALL LIMIT 1""",
+    )
+    if found:
+        row = found[0]
+        return (
+            f"the action_types summary disagrees with the proposals table ({row['action_type']} first proposed {row['counted']}, "
+            f"summary says {row['kept']}): ledger rows were changed outside trustladder"
+        )
+    return None
 
 
 def queue(db: duckdb.DuckDBPyConnection) -> list[tuple[StoredProposal, ApprovalRequest]]:
