@@ -205,19 +205,20 @@ def insert_outcome(
     The summary ``evidence`` reads (``outcome_counts``) changes in the same transaction.
     """
     superseded = db.execute(
-        "UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded RETURNING action_type, level, outcome, recorded_at::DATE",
+        "UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded RETURNING action_type, level, outcome, date_trunc('month', recorded_at)::DATE",
         [proposal_id],
     ).fetchall()
     for key in superseded:
-        db.execute("UPDATE outcome_counts SET n = n - 1 WHERE action_type = ? AND level = ? AND outcome = ? AND day = ?", list(key))
-    [(seq, day)] = db.execute(
-        "INSERT INTO outcomes SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, false FROM outcomes RETURNING seq, recorded_at::DATE",
+        db.execute("UPDATE outcome_counts SET n = n - 1 WHERE action_type = ? AND level = ? AND outcome = ? AND month = ?", list(key))
+    [(seq, month)] = db.execute(
+        "INSERT INTO outcomes SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, false FROM outcomes RETURNING seq, date_trunc('month', recorded_at)::DATE",
         [proposal_id, action_type, level, outcome.value, note, actor, _naive(now)],
     ).fetchall()
     db.execute(
-        """INSERT INTO outcome_counts VALUES (?, ?, ?, ?, 1, ?, ?)
-           ON CONFLICT DO UPDATE SET n = n + 1, first_seq = least(first_seq, excluded.first_seq), last_seq = greatest(last_seq, excluded.last_seq)""",
-        [action_type, level, outcome.value, day, seq, seq],
+        """INSERT INTO outcome_counts VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET n = n + 1, first_seq = least(first_seq, excluded.first_seq),
+                                     last_seq = greatest(last_seq, excluded.last_seq), first_at = least(first_at, excluded.first_at)""",
+        [action_type, level, outcome.value, month, seq, seq, _naive(now)],
     )
     return int(seq)
 
@@ -240,11 +241,12 @@ def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None)
 def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: int, action_type: str | None = None) -> dict[str, Evidence]:
     """The evidence of every action type seen in the ledger (or of one), from the summary and the latest outcomes.
 
-    The counts come from ``outcome_counts``, whose rows are per type, level, outcome and day, so
-    the outcomes at a type's level since it reached it are the days after that moment plus the
-    rows of that one day at or after it. Only that day's rows and the type's latest ``window``
-    outcomes at its level are read from ``outcomes``, each by a range of sequence numbers the
-    summary gives, so a recompute does not grow with the ledger.
+    The counts come from ``outcome_counts``, whose rows are per type, level, outcome and month,
+    so the outcomes at a type's level since it reached it are the months after that moment plus
+    the rows of that one month at or after it, which is all of that month's rows at the level
+    unless some came before the level did (the summary keeps each month's earliest time; only
+    then is that month read from ``outcomes``, by its range of sequence numbers). The type's latest ``window`` outcomes at its level are read from the
+    tail of ``outcomes``, by sequence number, so a recompute does not grow with the ledger.
 
     Args:
         db: a connection inside a ledger transaction.
@@ -273,88 +275,57 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
     if not types:
         return {}
     state = {t: current[t] if t in current else (initial.get(t, 1), first_seen.get(t)) for t in types}
-    summary = {
-        row["action_type"]: row
-        for row in rows(
-            db,
-            f"""WITH state AS ({_STATE})
-               SELECT c.action_type,
-                      coalesce(sum(c.n) FILTER (c.outcome = 'success'), 0) AS successes,
-                      coalesce(sum(c.n) FILTER (c.outcome = 'failure'), 0) AS failures,
-                      coalesce(sum(c.n) FILTER (c.outcome = 'incident'), 0) AS incidents,
-                      coalesce(sum(c.n) FILTER (c.outcome = 'rolled_back'), 0) AS rolled_back,
-                      coalesce(sum(c.n) FILTER (c.level = s.level AND c.day > s.since::DATE), 0) AS at_level,
-                      coalesce(sum(c.n) FILTER (c.level = s.level AND c.day > s.since::DATE AND c.outcome <> 'success'), 0) AS errors,
-                      min(c.first_seq) FILTER (c.level = s.level AND c.day = s.since::DATE) AS boundary_first,
-                      max(c.last_seq) FILTER (c.level = s.level AND c.day = s.since::DATE) AS boundary_last,
-                      max(c.last_seq) AS last_seq
-               FROM outcome_counts c JOIN state s ON c.action_type = s.action_type WHERE c.n > 0 GROUP BY 1""",
-            _state_params(types, state),
-        )
-    }
-    at_level = {name: row["at_level"] for name, row in summary.items()}
-    errors = {name: row["errors"] for name, row in summary.items()}
-    recent: dict[str, list[bool]] = {}
-    # Then one read of outcomes (rarely more), by ranges of sequence numbers so that DuckDB
-    # skips every other row group, in two parts. The boundary: the rows of the day a type reached
-    # its level that came at or after that moment, in that day's range (one range per day on
-    # which types changed level). The recent window: the latest outcomes are the last rows
-    # written, so the tail of the table from ``top - depth`` holds them; the tail grows sixteenfold
-    # until each type has its window or all of its outcomes at level, which the summary counted. of outcomes, each by ranges of sequence numbers so that DuckDB skips every other
-    # row group. The boundary: the rows of the day a type reached its level that came at or after
-    # that moment, in that day's range (one range per day on which types changed level). The
-    # recent window: the latest outcomes are the last rows written, so the tail of the table from
-    # ``top - depth`` holds them; the tail grows sixteenfold until each type has its window or all
-    # of its outcomes at level, which the summary counted.
-    by_day: dict[date, list[str]] = {}
-    for name, row in summary.items():
-        if row["boundary_first"] is not None:
-            by_day.setdefault((state[name][1] or _DAWN).date(), []).append(name)
-    boundaries = [
-        (names, min(summary[n]["boundary_first"] for n in names), max(summary[n]["boundary_last"] for n in names), day) for day, names in by_day.items()
-    ]
-    candidates = sorted(name for name, row in summary.items() if row["at_level"] or row["boundary_first"] is not None)
-    top = max((row["last_seq"] for row in summary.values()), default=0)
-    depth = window * 64
-    while boundaries or candidates:
+    # The summary is small (a row per type, level, outcome and month) and DuckDB takes longer to
+    # plan a query that would fold it per type than to return it, so it is folded here.
+    totals: dict[tuple[str, str], int] = {}
+    at_level: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    boundary: dict[str, list[tuple[Any, ...]]] = {}
+    top = 0
+    for name, level, outcome, month, n, first_seq, last_seq, first_at in db.execute(
+        f"SELECT action_type, level, outcome, month, n, first_seq, last_seq, first_at FROM outcome_counts {only or 'WHERE true'} AND n > 0", params
+    ).fetchall():
+        if name not in state:  # no proposal or level change names this type: it is not tracked
+            continue
+        top = max(top, last_seq)
+        totals[name, outcome] = totals.get((name, outcome), 0) + n
+        current, since = state[name]
+        start = (since or _DAWN).date().replace(day=1)
+        if level != current or month < start:
+            continue
+        if month > start:
+            at_level[name] = at_level.get(name, 0) + n
+            errors[name] = errors.get(name, 0) + (outcome != "success") * n
+        else:
+            boundary.setdefault(name, []).append((n, outcome, first_seq, last_seq, first_at))
+    # The month a type reached its level: all of that month's rows at the level count when none
+    # came before the level did, the usual case; otherwise that month's rows are read, by its
+    # range of sequence numbers.
+    exact: dict[date, list[str]] = {}
+    for name, buckets in boundary.items():
+        since = state[name][1] or _DAWN
+        if all(first_at >= since for *_, first_at in buckets):
+            at_level[name] = at_level.get(name, 0) + sum(n for n, *_ in buckets)
+            errors[name] = errors.get(name, 0) + sum(n for n, outcome, *_ in buckets if outcome != "success")
+        else:
+            exact.setdefault(since.date().replace(day=1), []).append(name)
+    if exact:
         branches, values = [], []
-        for names, first, last, day in boundaries:
+        for month, names in exact.items():
             branches.append(
-                f"""SELECT 'boundary' AS part, o.action_type, count(*) AS n, count(*) FILTER (WHERE o.outcome <> 'success') AS errors, NULL AS recent
+                f"""SELECT o.action_type, count(*) AS n, count(*) FILTER (WHERE o.outcome <> 'success') AS errors
                     FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
-                    WHERE o.seq BETWEEN ? AND ? AND NOT o.superseded AND o.recorded_at::DATE = ? GROUP BY ALL"""
+                    WHERE o.seq BETWEEN ? AND ? AND NOT o.superseded AND date_trunc('month', o.recorded_at)::DATE = ? GROUP BY 1"""
             )
-            values += [*_state_params(names, state), first, last, day]
-        if candidates:
-            branches.append(
-                f"""SELECT 'recent' AS part, o.action_type, count(*) AS n, NULL AS errors, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent
-                    FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
-                    WHERE o.seq > ? AND NOT o.superseded GROUP BY ALL"""
-            )
-            values += [*_state_params(candidates, state), top - depth]
-        found = rows(db, " UNION ALL ".join(branches), values)
-        boundaries = []
-        tails = {}
-        for row in found:
-            if row["part"] == "boundary":
-                at_level[row["action_type"]] += row["n"]
-                errors[row["action_type"]] += row["errors"]
-            else:
-                tails[row["action_type"]] = row
-        whole = top - depth <= 0
-        unmet = []
-        for name in candidates:
-            tail = tails.get(name)
-            if tail is not None and (whole or tail["n"] >= min(window, at_level[name])):
-                recent[name] = tail["recent"]
-            elif not whole and at_level[name]:
-                unmet.append(name)
-        candidates = unmet
-        depth *= 16
+            spans = [bucket for name in names for bucket in boundary[name]]
+            values += [*_state_params(names, state), min(b[2] for b in spans), max(b[3] for b in spans), month]
+        for row in rows(db, " UNION ALL ".join(branches), values):
+            at_level[row["action_type"]] = at_level.get(row["action_type"], 0) + row["n"]
+            errors[row["action_type"]] = errors.get(row["action_type"], 0) + row["errors"]
+    recent = _recent(db, state, {name: min(window, n) for name, n in at_level.items() if n}, window=window, top=top)
     result = {}
     for name in types:
         level, since = state[name]
-        row = summary.get(name, {})
         result[name] = Evidence(
             action_type=name,
             level=level,
@@ -362,15 +333,58 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
             outcomes_at_level=at_level.get(name, 0),
             errors_at_level=errors.get(name, 0),
             recent=tuple(reversed(recent.get(name, ()))),
-            successes=row.get("successes", 0),
-            failures=row.get("failures", 0),
-            incidents=row.get("incidents", 0),
-            rolled_back=row.get("rolled_back", 0),
+            successes=totals.get((name, "success"), 0),
+            failures=totals.get((name, "failure"), 0),
+            incidents=totals.get((name, "incident"), 0),
+            rolled_back=totals.get((name, "rolled_back"), 0),
         )
     return result
 
 
 _STATE = "SELECT unnest(?::VARCHAR[]) AS action_type, unnest(?::INTEGER[]) AS level, unnest(?::TIMESTAMP[]) AS since"
+
+
+def _recent(db: duckdb.DuckDBPyConnection, state: dict[str, tuple[int, datetime | None]], need: dict[str, int], *, window: int, top: int) -> dict[str, list[bool]]:
+    """Whether each of the latest outcomes of each type at its level since it reached it was an error, newest first.
+
+    The latest outcomes are the last rows written, so the tail of the table above ``top - depth``
+    holds them and a filter on seq lets DuckDB skip every older row group. The tail grows
+    sixteenfold until each type has the ``need`` outcomes the summary counted. The tail is grouped
+    by type and level alone; a type whose group there holds rows from before it reached its level
+    (it was at this level before, not long ago) is read again with that moment as a filter.
+    """
+    recent: dict[str, list[bool]] = {}
+    depth = window * 64
+    while need:
+        whole = top - depth <= 0
+        groups = {
+            (row["action_type"], row["level"]): row
+            for row in rows(
+                db,
+                f"""SELECT action_type, level, count(*) AS n, min(recorded_at) AS oldest, max_by(outcome <> 'success', seq, {int(window)}) AS recent
+                    FROM outcomes WHERE seq > ? AND NOT superseded GROUP BY ALL""",
+                [top - depth],
+            )
+        }
+        mixed = [name for name in need if (group := groups.get((name, state[name][0]))) and group["oldest"] < (state[name][1] or _DAWN)]
+        if mixed:
+            for name in mixed:
+                del groups[name, state[name][0]]
+            for row in rows(
+                db,
+                f"""SELECT o.action_type, o.level, count(*) AS n, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent
+                    FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
+                    WHERE o.seq > ? AND NOT o.superseded GROUP BY ALL""",
+                [*_state_params(sorted(mixed), state), top - depth],
+            ):
+                groups[row["action_type"], row["level"]] = row
+        for name in sorted(need):
+            group = groups.get((name, state[name][0]))
+            if whole or (group is not None and group["n"] >= need[name]):
+                recent[name] = group["recent"] if group is not None and (name in mixed or group["oldest"] >= (state[name][1] or _DAWN)) else []
+                del need[name]
+        depth *= 16
+    return recent
 
 
 def _state_params(names: list[str], state: dict[str, tuple[int, datetime | None]]) -> list[Any]:
@@ -391,7 +405,7 @@ def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("DELETE FROM outcome_counts")
     db.execute(
         """INSERT INTO outcome_counts
-           SELECT action_type, level, outcome, recorded_at::DATE, count(*), min(seq), max(seq)
+           SELECT action_type, level, outcome, date_trunc('month', recorded_at)::DATE, count(*), min(seq), max(seq), min(recorded_at)
            FROM outcomes WHERE NOT superseded GROUP BY ALL"""
     )
     db.execute("DELETE FROM action_types")
@@ -410,20 +424,20 @@ def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
     found = rows(
         db,
         """WITH actual AS (
-               SELECT action_type, level, outcome, recorded_at::DATE AS day, count(*) AS n, min(seq) AS lo, max(seq) AS hi
+               SELECT action_type, level, outcome, date_trunc('month', recorded_at)::DATE AS month, count(*) AS n, min(seq) AS lo, max(seq) AS hi, min(recorded_at) AS first_at
                FROM outcomes WHERE NOT superseded GROUP BY ALL),
            kept AS (SELECT * FROM outcome_counts WHERE n <> 0)
            SELECT coalesce(a.action_type, k.action_type) AS action_type, coalesce(a.level, k.level) AS level,
-                  coalesce(a.outcome, k.outcome) AS outcome, coalesce(a.day, k.day) AS day, coalesce(a.n, 0) AS counted, coalesce(k.n, 0) AS kept
+                  coalesce(a.outcome, k.outcome) AS outcome, coalesce(a.month, k.month) AS month, coalesce(a.n, 0) AS counted, coalesce(k.n, 0) AS kept
            FROM actual a FULL JOIN kept k
-             ON a.action_type = k.action_type AND a.level = k.level AND a.outcome = k.outcome AND a.day = k.day
-           WHERE a.n IS DISTINCT FROM k.n OR k.first_seq > a.lo OR k.last_seq < a.hi
+             ON a.action_type = k.action_type AND a.level = k.level AND a.outcome = k.outcome AND a.month = k.month
+           WHERE a.n IS DISTINCT FROM k.n OR k.first_seq > a.lo OR k.last_seq < a.hi OR k.first_at > a.first_at
            ORDER BY ALL LIMIT 1""",
     )
     if found:
         row = found[0]
         return (
-            f"the outcome summary disagrees with the outcomes table ({row['action_type']} at level {row['level']}, {row['outcome']} on {row['day']}: "
+            f"the outcome summary disagrees with the outcomes table ({row['action_type']} at level {row['level']}, {row['outcome']} in the month of {row['month']}: "
             f"{row['counted']} outcomes, summary says {row['kept']} or the wrong rows): ledger rows were changed outside trustladder"
         )
     found = rows(

@@ -75,15 +75,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # The ladder's summary, kept up to date in the transaction that writes each outcome or
     # proposal, so that a recompute reads it instead of every outcome: outcomes that are not
-    # superseded counted per type, level, outcome and day (with the sequence numbers the day's
-    # rows lie between), and when each type was first proposed.
+    # superseded counted per type, level, outcome and month (with the sequence numbers the
+    # month's rows lie between and the earliest time recorded), and when each type was first
+    # proposed.
     1: (
         """CREATE TABLE outcome_counts (
-            action_type VARCHAR NOT NULL, level INTEGER NOT NULL, outcome VARCHAR NOT NULL, day DATE NOT NULL,
-            n BIGINT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,
-            PRIMARY KEY (action_type, level, outcome, day))""",
+            action_type VARCHAR NOT NULL, level INTEGER NOT NULL, outcome VARCHAR NOT NULL, month DATE NOT NULL,
+            n BIGINT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, first_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (action_type, level, outcome, month))""",
         """INSERT INTO outcome_counts
-           SELECT action_type, level, outcome, recorded_at::DATE, count(*), min(seq), max(seq)
+           SELECT action_type, level, outcome, date_trunc('month', recorded_at)::DATE, count(*), min(seq), max(seq), min(recorded_at)
            FROM outcomes WHERE NOT superseded GROUP BY ALL""",
         "CREATE TABLE action_types (action_type VARCHAR PRIMARY KEY, first_proposed TIMESTAMP NOT NULL)",
         "INSERT INTO action_types SELECT action_type, min(created_at) FROM proposals GROUP BY ALL",
