@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,17 @@ class AuditReport(Model):
     problem: str | None = Field(default=None, description="What is wrong with it.")
 
 
+class Event(Model):
+    """An event to append to the chain."""
+
+    event: str = Field(description="What happened.")
+    actor: str | None = Field(description="Who did it.")
+    subject: str | None = Field(description="What it happened to.")
+    payload: dict[str, Any] = Field(description="The details (JSON-serialisable).")
+    policy_version: str | None = Field(description="The ladder in force.")
+    at: datetime = Field(description="When (timezone-aware).")
+
+
 def append(
     db: duckdb.DuckDBPyConnection,
     *,
@@ -74,20 +85,41 @@ def append(
     Returns:
         The entry as written.
     """
-    at = at.astimezone(UTC)
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    # One statement reads the chain's head and appends to it. DuckDB computes entry_hash's digest
-    # over the same JSON text: only the sequence number and the previous hash come from the
-    # table, and both are written in that text as they are (digits, hex).
-    middle = _fields_json(at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body)[1:-1]
-    [(seq, prev, digest)] = db.execute(
-        """INSERT INTO audit
-           SELECT head.seq, ?, ?, ?, ?, ?, ?, head.hash, sha256('[' || head.seq || ',' || ? || ',"' || head.hash || '"]')
-           FROM (SELECT coalesce(max(seq), 0) + 1 AS seq, coalesce(max_by(hash, seq), ?) AS hash FROM audit) head
-           RETURNING seq, prev_hash, hash""",
-        [at.replace(tzinfo=None), actor, event, subject, policy_version, body, middle, GENESIS],
-    ).fetchall()
-    return AuditEntry(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev, hash=digest)
+    [entry] = append_all(db, [Event(event=event, actor=actor, subject=subject, payload=payload, policy_version=policy_version, at=at)])
+    return entry
+
+
+def append_all(db: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> list[AuditEntry]:
+    """Append events in order inside the caller's transaction, with one read of the chain's head and one insert.
+
+    Args:
+        db: a connection inside a ledger transaction.
+        events: what to append.
+
+    Returns:
+        The entries as written.
+    """
+    if not events:
+        return []
+    [(seq, prev)] = db.execute("SELECT coalesce(max(seq), 0), coalesce(max_by(hash, seq), ?) FROM audit", [GENESIS]).fetchall()
+    written = []
+    for item in events:
+        seq += 1
+        at = item.at.astimezone(UTC)
+        body = json.dumps(item.payload, sort_keys=True, separators=(",", ":"), default=str)
+        fields = {"seq": seq, "at": at, "actor": item.actor, "event": item.event, "subject": item.subject, "policy_version": item.policy_version}
+        digest = entry_hash(**fields, payload=body, prev_hash=prev)
+        written.append(AuditEntry(**fields, payload=body, prev_hash=prev, hash=digest))
+        prev = digest
+    db.execute(
+        "INSERT INTO audit VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(written)),
+        [
+            value
+            for e in written
+            for value in (e.seq, e.at.replace(tzinfo=None), e.actor, e.event, e.subject, e.policy_version, e.payload, e.prev_hash, e.hash)
+        ],
+    )
+    return written
 
 
 def entry_hash(
@@ -100,11 +132,6 @@ def entry_hash(
     """
     fields = [seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload, prev_hash]
     return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
-
-
-def _fields_json(*, at: datetime, actor: str | None, event: str, subject: str | None, policy_version: str | None, payload: str) -> str:
-    """The JSON array of an entry's fields between seq and prev_hash, as entry_hash writes them."""
-    return json.dumps([at.astimezone(UTC).isoformat(timespec="microseconds"), actor, event, subject, policy_version, payload], separators=(",", ":"))
 
 
 def entries(db: duckdb.DuckDBPyConnection) -> Iterator[AuditEntry]:

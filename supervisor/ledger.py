@@ -119,10 +119,10 @@ def proposals_since(db: duckdb.DuckDBPyConnection, since: datetime | None) -> li
     return [_stored(row) for row in found]
 
 
-def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
-    """Insert or update an approval request, and append a vote if one was cast."""
+def insert_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest) -> None:
+    """Record a new approval request."""
     db.execute(
-        "INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             request.proposal_id,
             request.state.value,
@@ -139,6 +139,13 @@ def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, ne
             request.note,
         ],
     )
+
+
+def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
+    """Update an approval request (or insert it), and append a vote if one was cast."""
+    # A delete and an insert: DuckDB runs INSERT OR REPLACE on a keyed table at about twice their cost.
+    db.execute("DELETE FROM approvals WHERE proposal_id = ?", [request.proposal_id])
+    insert_approval(db, request)
     if new_vote is not None:
         db.execute(
             "INSERT INTO votes VALUES (?, ?, ?, ?, ?)",

@@ -2,7 +2,7 @@
 
 One decision path (``classifiers.assess`` then ``supervisor.policy.decide``), one ledger, one audit
 trail. Every method that changes anything does it in one short ledger transaction together with
-its audit entry. Classification happens before the ledger is opened, so a slow parse never holds
+its audit entries, which are appended to the chain together just before the transaction commits. Classification happens before the ledger is opened, so a slow parse never holds
 the file. Callers pass ``now``; the facade reads no clock.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -119,10 +120,10 @@ class Supervisor:
         """Record a proposal and its decision; open an approval request when it needs a human."""
         assessment = self.assess(proposal)
         pid = proposal_id or uuid.uuid4().hex[:12]
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             decision = decide(proposal, assessment, self.ladder, level=self._level(db, assessment.action_type), now=now)
             ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now)
-            self._audit(db, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
+            self._audit(events, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
             if decision.decision is Decision.REQUIRE_APPROVAL:
                 request = open_request(
@@ -133,8 +134,8 @@ class Supervisor:
                     ladder=self.ladder,
                     now=now,
                 )
-                ledger.save_approval(db, request)
-                self._audit(db, "approval.requested", "trustladder", pid, now, group=request.group, required=request.required, expires_at=request.expires_at)
+                ledger.insert_approval(db, request)
+                self._audit(events, "approval.requested", "trustladder", pid, now, group=request.group, required=request.required, expires_at=request.expires_at)
         return Recorded(proposal_id=pid, decision=decision, approval=request)
 
     # -- humans ---------------------------------------------------------------------------------
@@ -159,30 +160,30 @@ class Supervisor:
         return self._vote(proposal_id, by=by, approve=False, reason=reason, now=now)
 
     def _vote(self, proposal_id: str, *, by: str, approve: bool, reason: str | None, now: datetime) -> ApprovalRequest:
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             stored = self._stored(db, proposal_id)
             request = ledger.get_approval(db, proposal_id)
             if request is None:
                 raise ApprovalError(f"proposal {proposal_id} was decided '{stored.decision.decision.value}' and has nothing to approve")
             updated = cast_vote(request, voter=by, approve=approve, reason=reason, agent=stored.proposal.agent, ladder=self.ladder, now=now)
             ledger.save_approval(db, updated, new_vote=updated.votes[-1])
-            self._audit(db, "approval.vote", by, proposal_id, now, verdict=updated.votes[-1].verdict, reason=reason)
+            self._audit(events, "approval.vote", by, proposal_id, now, verdict=updated.votes[-1].verdict, reason=reason)
             if updated.state.is_final:
-                self._audit(db, f"approval.{updated.state.value}", by, proposal_id, now, note=updated.note)
+                self._audit(events, f"approval.{updated.state.value}", by, proposal_id, now, note=updated.note)
             return updated
 
     def tick(self, *, now: datetime) -> TickReport:
         """Escalate or expire approval requests past their time."""
         escalated: list[ApprovalRequest] = []
         expired: list[ApprovalRequest] = []
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             for request in ledger.approvals_in_state(db, ApprovalState.PENDING):
                 changed = on_timeout(request, ladder=self.ladder, now=now)
                 if changed is None:
                     continue
                 ledger.save_approval(db, changed)
                 event = "approval.expired" if changed.state is ApprovalState.EXPIRED else "approval.escalated"
-                self._audit(db, event, "trustladder", changed.proposal_id, now, group=changed.group, note=changed.note)
+                self._audit(events, event, "trustladder", changed.proposal_id, now, group=changed.group, note=changed.note)
                 (expired if changed.state is ApprovalState.EXPIRED else escalated).append(changed)
         return TickReport(escalated=tuple(escalated), expired=tuple(expired))
 
@@ -195,15 +196,15 @@ class Supervisor:
         different statement, or a decision that now carries a reason the approved one did not
         (a ladder edit, a freeze window, a new owner), needs a new approval.
         """
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             stored = self._stored(db, proposal_id)
             fresh = decide(stored.proposal, stored.assessment, self.ladder, level=self._level(db, stored.assessment.action_type), now=now)
             refusal = self._refusal(db, stored, fresh, proposal_hash)
             if refusal is not None:
-                self._audit(db, "execution.refused", actor, proposal_id, now, reasons=[refusal.model_dump()])
+                self._audit(events, "execution.refused", actor, proposal_id, now, reasons=[refusal.model_dump()])
                 return Clearance(proposal_id=proposal_id, may_run=False, decision=fresh, reasons=(refusal,))
             seq = ledger.insert_execution(db, proposal_id=proposal_id, actor=actor, decision=fresh, now=now)
-            self._audit(db, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level)
+            self._audit(events, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level)
             return Clearance(proposal_id=proposal_id, may_run=True, decision=fresh, reasons=fresh.reasons, execution=seq)
 
     def _refusal(self, db: Any, stored: StoredProposal, fresh: PolicyDecision, proposal_hash: str | None) -> Reason | None:
@@ -229,7 +230,7 @@ class Supervisor:
 
     def record_outcome(self, proposal_id: str, outcome: Outcome, *, note: str | None = None, by: str | None = None, now: datetime) -> OutcomeRecord:
         """Record what happened when a proposal ran, and apply any demotion or promotion it triggers."""
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             stored = self._stored(db, proposal_id)
             self._check_cleared(db, stored)
             earlier = [row for row in ledger.outcomes_of(db, proposal_id) if not row["superseded"]]
@@ -240,11 +241,11 @@ class Supervisor:
             action_type = stored.assessment.action_type
             level = min(self._level(db, action_type), self.ladder.policy_for(action_type).ceiling)
             ledger.insert_outcome(db, proposal_id=proposal_id, action_type=action_type, level=level, outcome=outcome, note=note, actor=by, now=now)
-            self._audit(db, "outcome.recorded", by, proposal_id, now, outcome=outcome.value, level=level, note=note)
+            self._audit(events, "outcome.recorded", by, proposal_id, now, outcome=outcome.value, level=level, note=note)
             found = self._evidence(db, action_type)
             change = after_outcome(found, outcome, self.ladder, now=now)
             if change is not None:
-                self._change_level(db, change, actor=None, now=now)
+                self._change_level(db, events, change, actor=None, now=now)
             return OutcomeRecord(proposal_id=proposal_id, outcome=outcome, action_type=action_type, level=level, level_change=change)
 
     def _check_cleared(self, db: Any, stored: StoredProposal) -> None:
@@ -267,13 +268,13 @@ class Supervisor:
     def promote(self, action_type: str, *, by: str, now: datetime) -> LevelChange:
         """A platform approver's sign-off on a due promotion."""
         self._check_ladder_approver(by, "promote")
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             found = self._evidence(db, action_type)
             current = status(found, self.ladder, now=now)
             if not current.promotion_due:
                 raise UsageError(f"promotion of {action_type} is not due: {'; '.join(current.blockers)}")
             change = promotion(found, current, by=by)
-            self._change_level(db, change, actor=by, now=now)
+            self._change_level(db, events, change, actor=by, now=now)
             return change
 
     def demote(self, action_type: str, *, by: str, reason: str, now: datetime) -> LevelChange:
@@ -281,7 +282,7 @@ class Supervisor:
         self._check_ladder_approver(by, "demote")
         if not reason.strip():
             raise UsageError("a demotion needs a reason; pass --reason TEXT")
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             found = self._evidence(db, action_type)
             level = min(found.level, self.ladder.policy_for(action_type).ceiling)
             if level <= 1:
@@ -294,7 +295,7 @@ class Supervisor:
                 message=f"demoted by {by}: {reason}",
                 evidence={"level": found.level, "outcomes_at_level": found.outcomes_at_level, "errors_at_level": found.errors_at_level},
             )
-            self._change_level(db, change, actor=by, now=now)
+            self._change_level(db, events, change, actor=by, now=now)
             return change
 
     def _check_ladder_approver(self, by: str, verb: str) -> None:
@@ -304,9 +305,9 @@ class Supervisor:
             who = ", ".join(members) or "nobody"
             raise ApprovalError(f"{by} cannot {verb} action types: level changes are signed off by group {group} ({who}); set approvals.ladder_group")
 
-    def _change_level(self, db: Any, change: LevelChange, *, actor: str | None, now: datetime) -> None:
+    def _change_level(self, db: Any, events: list[audit.Event], change: LevelChange, *, actor: str | None, now: datetime) -> None:
         ledger.insert_level_change(db, change, actor=actor, policy_version=self.ladder.policy_version, now=now)
-        self._audit(db, "level.changed", actor or "trustladder", change.action_type, now, **change.model_dump(mode="json"))
+        self._audit(events, "level.changed", actor or "trustladder", change.action_type, now, **change.model_dump(mode="json"))
 
     # -- audit ----------------------------------------------------------------------------------
 
@@ -345,5 +346,13 @@ class Supervisor:
     def _evidence_all(self, db: Any) -> dict[str, Any]:
         return ledger.evidence(db, self._initial(), window=self._window())
 
-    def _audit(self, db: Any, event: str, actor: str | None, subject: str | None, now: datetime, **payload: Any) -> None:
-        audit.append(db, event=event, actor=actor, subject=subject, payload=payload, policy_version=self.ladder.policy_version, at=now)
+    @contextmanager
+    def _recording(self) -> Iterator[tuple[Any, list[audit.Event]]]:
+        """A ledger transaction and the audit events it records, appended to the chain together before it commits."""
+        with self.store.transaction() as db:
+            events: list[audit.Event] = []
+            yield db, events
+            audit.append_all(db, events)
+
+    def _audit(self, events: list[audit.Event], event: str, actor: str | None, subject: str | None, now: datetime, **payload: Any) -> None:
+        events.append(audit.Event(event=event, actor=actor, subject=subject, payload=payload, policy_version=self.ladder.policy_version, at=now))

@@ -34,7 +34,7 @@ _ALIAS = "ledger"
 _LOCK_TIMEOUT_S = 60.0
 # A propose writes about 4 kB of log and each transaction in the log adds about a millisecond to
 # the next attach, against some 10 ms for a checkpoint: checkpoint every few transactions.
-_CHECKPOINT_WAL_BYTES = 16 * 1024
+_CHECKPOINT_WAL_BYTES = 8 * 1024
 
 # Forward migrations: MIGRATIONS[n] takes a ledger from schema n to n + 1. Never edit a shipped
 # entry; append a new one and bump SCHEMA_VERSION.
