@@ -44,8 +44,39 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal: Proposal, assessment: Assessment, decision: PolicyDecision, now: datetime) -> None:
-    """Record a proposal and its first decision."""
+def type_state(db: duckdb.DuckDBPyConnection, action_type: str) -> tuple[int | None, datetime | None]:
+    """An action type's latest recorded level (None if it never changed level) and when it was first proposed (None if never)."""
+    row = db.execute(
+        """SELECT (SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = $1),
+                  (SELECT first_proposed FROM action_types WHERE action_type = $1)""",
+        [action_type],
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def insert_proposal(
+    db: duckdb.DuckDBPyConnection,
+    *,
+    proposal_id: str,
+    proposal: Proposal,
+    assessment: Assessment,
+    decision: PolicyDecision,
+    now: datetime,
+    first_proposed: datetime | None = None,
+) -> None:
+    """Record a proposal and its first decision.
+
+    Args:
+        db: a connection inside a ledger transaction.
+        proposal_id: the new proposal's id.
+        proposal: what the agent proposed.
+        assessment: what the classifiers found.
+        decision: its decision.
+        now: when it was proposed.
+        first_proposed: when its type was first proposed, as ``type_state`` read it in this
+            transaction; the summary's ``action_types`` row is then written only when this
+            proposal is earlier. None writes it whenever it is not known to be later.
+    """
     db.execute(
         "INSERT INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -59,11 +90,12 @@ def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal
             assessment.model_dump_json(),
         ],
     )
-    db.execute(
-        """INSERT INTO action_types VALUES (?, ?)
-           ON CONFLICT DO UPDATE SET first_proposed = excluded.first_proposed WHERE excluded.first_proposed < action_types.first_proposed""",
-        [assessment.action_type, _naive(now)],
-    )
+    if first_proposed is None or _naive(now) < first_proposed:
+        db.execute(
+            """INSERT INTO action_types VALUES (?, ?)
+               ON CONFLICT DO UPDATE SET first_proposed = excluded.first_proposed WHERE excluded.first_proposed < action_types.first_proposed""",
+            [assessment.action_type, _naive(now)],
+        )
     insert_decision(db, proposal_id=proposal_id, decision=decision, now=now)
 
 

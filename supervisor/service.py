@@ -121,8 +121,10 @@ class Supervisor:
         assessment = self.assess(proposal)
         pid = proposal_id or uuid.uuid4().hex[:12]
         with self._recording() as (db, events):
-            decision = decide(proposal, assessment, self.ladder, level=self._level(db, assessment.action_type), now=now)
-            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now)
+            recorded, first_proposed = ledger.type_state(db, assessment.action_type)
+            level = self.ladder.policy_for(assessment.action_type).initial if recorded is None else int(recorded)
+            decision = decide(proposal, assessment, self.ladder, level=level, now=now)
+            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=first_proposed)
             self._audit(events, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
             if decision.decision is Decision.REQUIRE_APPROVAL:
