@@ -2,7 +2,9 @@
 
 Each entry's hash covers its sequence number, time, actor, event, subject, policy version,
 payload and the previous entry's hash, so editing, deleting or reordering any row breaks the
-chain from that row on. ``verify`` recomputes the chain and names the first bad entry.
+chain from that row on. ``verify`` recomputes the chain and names the first bad entry, then
+checks that the ledger rows the ladder is decided from match the trail, and that the ladder's
+summary matches those rows.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 from pydantic import Field
 
+from supervisor import ledger
 from supervisor.models import Model
 
 GENESIS = "0" * 64
@@ -47,6 +50,17 @@ class AuditReport(Model):
     problem: str | None = Field(default=None, description="What is wrong with it.")
 
 
+class Event(Model):
+    """An event to append to the chain."""
+
+    event: str = Field(description="What happened.")
+    actor: str | None = Field(description="Who did it.")
+    subject: str | None = Field(description="What it happened to.")
+    payload: dict[str, Any] = Field(description="The details (JSON-serialisable).")
+    policy_version: str | None = Field(description="The ladder in force.")
+    at: datetime = Field(description="When (timezone-aware).")
+
+
 def append(
     db: duckdb.DuckDBPyConnection,
     *,
@@ -71,16 +85,41 @@ def append(
     Returns:
         The entry as written.
     """
-    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    at = at.astimezone(UTC)
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    digest = entry_hash(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev)
+    [entry] = append_all(db, [Event(event=event, actor=actor, subject=subject, payload=payload, policy_version=policy_version, at=at)])
+    return entry
+
+
+def append_all(db: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> list[AuditEntry]:
+    """Append events in order inside the caller's transaction, with one read of the chain's head and one insert.
+
+    Args:
+        db: a connection inside a ledger transaction.
+        events: what to append.
+
+    Returns:
+        The entries as written.
+    """
+    if not events:
+        return []
+    [(seq, prev)] = db.execute("SELECT coalesce(max(seq), 0), coalesce(max_by(hash, seq), ?) FROM audit", [GENESIS]).fetchall()
+    written = []
+    for item in events:
+        seq += 1
+        at = item.at.astimezone(UTC)
+        body = json.dumps(item.payload, sort_keys=True, separators=(",", ":"), default=str)
+        fields = {"seq": seq, "at": at, "actor": item.actor, "event": item.event, "subject": item.subject, "policy_version": item.policy_version}
+        digest = entry_hash(**fields, payload=body, prev_hash=prev)
+        written.append(AuditEntry(**fields, payload=body, prev_hash=prev, hash=digest))
+        prev = digest
     db.execute(
-        "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, at.replace(tzinfo=None), actor, event, subject, policy_version, body, prev, digest],
+        "INSERT INTO audit VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(written)),
+        [
+            value
+            for e in written
+            for value in (e.seq, e.at.replace(tzinfo=None), e.actor, e.event, e.subject, e.policy_version, e.payload, e.prev_hash, e.hash)
+        ],
     )
-    return AuditEntry(seq=seq, at=at, actor=actor, event=event, subject=subject, policy_version=policy_version, payload=body, prev_hash=prev, hash=digest)
+    return written
 
 
 def entry_hash(
@@ -135,7 +174,7 @@ def verify(db: duckdb.DuckDBPyConnection) -> AuditReport:
         if problem:
             return AuditReport(ok=False, entries=count, first_bad_seq=entry.seq if entry.seq == expected_seq else expected_seq, problem=problem)
         prev, expected_seq = entry.hash, expected_seq + 1
-    mismatch = _reconcile(db)
+    mismatch = _reconcile(db) or ledger.summary_mismatch(db)
     if mismatch:
         return AuditReport(ok=False, entries=count, problem=mismatch)
     return AuditReport(ok=True, entries=count)

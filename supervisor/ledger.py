@@ -8,7 +8,7 @@ entry commit together or not at all. Times are stored as naive UTC.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -32,6 +32,10 @@ class StoredProposal(Model):
     decision: PolicyDecision = Field(description="The latest decision.")
 
 
+# "Since the beginning", for a type that was never proposed and never changed level.
+_DAWN = datetime(1, 1, 1)
+
+
 def utc(value: datetime) -> datetime:
     """A stored naive-UTC time as a timezone-aware one."""
     return value.replace(tzinfo=UTC)
@@ -41,13 +45,39 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _next_seq(db: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = db.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {table}").fetchone()
-    return int(row[0]) if row else 1
+def type_state(db: duckdb.DuckDBPyConnection, action_type: str) -> tuple[int | None, datetime | None]:
+    """An action type's latest recorded level (None if it never changed level) and when it was first proposed (None if never)."""
+    row = db.execute(
+        """SELECT (SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = $1),
+                  (SELECT first_proposed FROM action_types WHERE action_type = $1)""",
+        [action_type],
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
-def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal: Proposal, assessment: Assessment, decision: PolicyDecision, now: datetime) -> None:
-    """Record a proposal and its first decision."""
+def insert_proposal(
+    db: duckdb.DuckDBPyConnection,
+    *,
+    proposal_id: str,
+    proposal: Proposal,
+    assessment: Assessment,
+    decision: PolicyDecision,
+    now: datetime,
+    first_proposed: datetime | None = None,
+) -> None:
+    """Record a proposal and its first decision.
+
+    Args:
+        db: a connection inside a ledger transaction.
+        proposal_id: the new proposal's id.
+        proposal: what the agent proposed.
+        assessment: what the classifiers found.
+        decision: its decision.
+        now: when it was proposed.
+        first_proposed: when its type was first proposed, as ``type_state`` read it in this
+            transaction; the summary's ``action_types`` row is then written only when this
+            proposal is earlier. None writes it whenever it is not known to be later.
+    """
     db.execute(
         "INSERT INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -61,15 +91,20 @@ def insert_proposal(db: duckdb.DuckDBPyConnection, *, proposal_id: str, proposal
             assessment.model_dump_json(),
         ],
     )
+    if first_proposed is None or _naive(now) < first_proposed:
+        db.execute(
+            """INSERT INTO action_types VALUES (?, ?)
+               ON CONFLICT DO UPDATE SET first_proposed = excluded.first_proposed WHERE excluded.first_proposed < action_types.first_proposed""",
+            [assessment.action_type, _naive(now)],
+        )
     insert_decision(db, proposal_id=proposal_id, decision=decision, now=now)
 
 
 def insert_decision(db: duckdb.DuckDBPyConnection, *, proposal_id: str, decision: PolicyDecision, now: datetime) -> None:
     """Record a (re-)decision of a proposal."""
     db.execute(
-        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO decisions SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM decisions",
         [
-            _next_seq(db, "decisions"),
             proposal_id,
             _naive(now),
             decision.decision.value,
@@ -117,9 +152,8 @@ def proposals_since(db: duckdb.DuckDBPyConnection, since: datetime | None) -> li
     return [_stored(row) for row in found]
 
 
-def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
-    """Insert or update an approval request, and append a vote if one was cast."""
-    db.execute("DELETE FROM approvals WHERE proposal_id = ?", [request.proposal_id])
+def insert_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest) -> None:
+    """Record a new approval request."""
     db.execute(
         "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -138,6 +172,13 @@ def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, ne
             request.note,
         ],
     )
+
+
+def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
+    """Update an approval request (or insert it), and append a vote if one was cast."""
+    # A delete and an insert: DuckDB runs INSERT OR REPLACE on a keyed table at about twice their cost.
+    db.execute("DELETE FROM approvals WHERE proposal_id = ?", [request.proposal_id])
+    insert_approval(db, request)
     if new_vote is not None:
         db.execute(
             "INSERT INTO votes VALUES (?, ?, ?, ?, ?)",
@@ -178,12 +219,11 @@ def _approval(db: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> ApprovalReq
 
 def insert_execution(db: duckdb.DuckDBPyConnection, *, proposal_id: str, actor: str | None, decision: PolicyDecision, now: datetime) -> int:
     """Record that a proposal was cleared to run; returns the execution's sequence number."""
-    seq = _next_seq(db, "executions")
-    db.execute(
-        "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [seq, proposal_id, _naive(now), actor, decision.proposal_hash, decision.policy_version, decision.decision.value],
-    )
-    return seq
+    [(seq,)] = db.execute(
+        "INSERT INTO executions SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ? FROM executions RETURNING seq",
+        [proposal_id, _naive(now), actor, decision.proposal_hash, decision.policy_version, decision.decision.value],
+    ).fetchall()
+    return int(seq)
 
 
 def executions_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> int:
@@ -200,24 +240,36 @@ def outcomes_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> list[dict[st
 def insert_outcome(
     db: duckdb.DuckDBPyConnection, *, proposal_id: str, action_type: str, level: int, outcome: Outcome, note: str | None, actor: str | None, now: datetime
 ) -> int:
-    """Record an outcome, superseding earlier ones of the same proposal; returns its sequence number."""
-    db.execute("UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded", [proposal_id])
-    seq = _next_seq(db, "outcomes")
+    """Record an outcome, superseding earlier ones of the same proposal; returns its sequence number.
+
+    The summary ``evidence`` reads (``outcome_counts``) changes in the same transaction.
+    """
+    superseded = db.execute(
+        "UPDATE outcomes SET superseded = true WHERE proposal_id = ? AND NOT superseded RETURNING action_type, level, outcome, date_trunc('month', recorded_at)::DATE",
+        [proposal_id],
+    ).fetchall()
+    for key in superseded:
+        db.execute("UPDATE outcome_counts SET n = n - 1 WHERE action_type = ? AND level = ? AND outcome = ? AND month = ?", list(key))
+    [(seq, month)] = db.execute(
+        "INSERT INTO outcomes SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, false FROM outcomes RETURNING seq, date_trunc('month', recorded_at)::DATE",
+        [proposal_id, action_type, level, outcome.value, note, actor, _naive(now)],
+    ).fetchall()
     db.execute(
-        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, false)",
-        [seq, proposal_id, action_type, level, outcome.value, note, actor, _naive(now)],
+        """INSERT INTO outcome_counts VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET n = n + 1, first_seq = least(first_seq, excluded.first_seq),
+                                     last_seq = greatest(last_seq, excluded.last_seq), first_at = least(first_at, excluded.first_at)""",
+        [action_type, level, outcome.value, month, seq, seq, _naive(now)],
     )
-    return seq
+    return int(seq)
 
 
 def insert_level_change(db: duckdb.DuckDBPyConnection, change: LevelChange, *, actor: str | None, policy_version: str, now: datetime) -> int:
     """Record a level change and its evidence; returns its sequence number."""
-    seq = _next_seq(db, "level_changes")
-    db.execute(
-        "INSERT INTO level_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, change.action_type, change.from_level, change.to_level, change.reason, json.dumps(change.evidence, default=str), actor, _naive(now), policy_version],
-    )
-    return seq
+    [(seq,)] = db.execute(
+        "INSERT INTO level_changes SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM level_changes RETURNING seq",
+        [change.action_type, change.from_level, change.to_level, change.reason, json.dumps(change.evidence, default=str), actor, _naive(now), policy_version],
+    ).fetchall()
+    return int(seq)
 
 
 def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None) -> list[dict[str, Any]]:
@@ -227,7 +279,14 @@ def level_history(db: duckdb.DuckDBPyConnection, action_type: str | None = None)
 
 
 def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: int, action_type: str | None = None) -> dict[str, Evidence]:
-    """The evidence of every action type seen in the ledger (or of one), in one grouped pass over outcomes and a read of the latest.
+    """The evidence of every action type seen in the ledger (or of one), from the summary and the latest outcomes.
+
+    The counts come from ``outcome_counts``, whose rows are per type, level, outcome and month,
+    so the outcomes at a type's level since it reached it are the months after that moment plus
+    the rows of that one month at or after it, which is all of that month's rows at the level
+    unless some came before the level did (the summary keeps each month's earliest time; only
+    then is that month read from ``outcomes``, by its range of sequence numbers). The type's latest ``window`` outcomes at its level are read from the
+    tail of ``outcomes``, by sequence number, so a recompute does not grow with the ledger.
 
     Args:
         db: a connection inside a ledger transaction.
@@ -240,80 +299,73 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
         Evidence keyed by action type.
     """
     only, params = ("WHERE action_type = ?", [action_type]) if action_type else ("", [])
-    current = {
-        row["action_type"]: row
-        for row in rows(db, f"SELECT action_type, arg_max(to_level, seq) AS level, max(changed_at) AS since FROM level_changes {only} GROUP BY 1", params)
-    }
-    first_seen = {row["action_type"]: row["first"] for row in rows(db, f"SELECT action_type, min(created_at) AS first FROM proposals {only} GROUP BY 1", params)}
+    current: dict[str, tuple[int, datetime]] = {}
+    first_seen: dict[str, datetime] = {}
+    for row in rows(
+        db,
+        f"""SELECT action_type, arg_max(to_level, seq) AS level, max(changed_at) AS at FROM level_changes {only} GROUP BY 1
+            UNION ALL SELECT action_type, NULL, first_proposed FROM action_types {only}""",
+        params * 2,
+    ):
+        if row["level"] is None:
+            first_seen[row["action_type"]] = row["at"]
+        else:
+            current[row["action_type"]] = (row["level"], row["at"])
     types = sorted(set(first_seen) | set(current) | ({action_type} if action_type else set(initial)))
     if not types:
         return {}
-    state = [(t, current[t]["level"] if t in current else initial.get(t, 1), current[t]["since"] if t in current else first_seen.get(t)) for t in types]
-    levels = {name: (level, since) for name, level, since in state}
-    # One pass grouped by plain columns, with no join: DuckDB groups its dictionary-compressed
-    # columns several times faster than it probes a join with every row (10M outcomes on one
-    # thread: about 250 ms, where one joined query took 0.8-1.2 s). A group at a type's current level is at level when its
-    # oldest row is no older than the level; a type with older rows at that level (it left the
-    # level and came back) is recounted below.
+    state = {t: current[t] if t in current else (initial.get(t, 1), first_seen.get(t)) for t in types}
+    # The summary is small (a row per type, level, outcome and month) and DuckDB takes longer to
+    # plan a query that would fold it per type than to return it, so it is folded here.
     totals: dict[tuple[str, str], int] = {}
     at_level: dict[str, int] = {}
     errors: dict[str, int] = {}
-    recount: set[str] = set()
-    where = f"{only} AND NOT superseded" if only else "WHERE NOT superseded"
-    for row in rows(db, f"SELECT action_type, level, outcome, count(*) AS n, min(recorded_at) AS oldest FROM outcomes {where} GROUP BY ALL", params):
-        name, n = row["action_type"], row["n"]
-        if name not in levels:  # no proposal or level change names this type: it is not tracked
+    boundary: dict[str, list[tuple[Any, ...]]] = {}
+    top = 0
+    for name, level, outcome, month, n, first_seq, last_seq, first_at in db.execute(
+        f"SELECT action_type, level, outcome, month, n, first_seq, last_seq, first_at FROM outcome_counts {only or 'WHERE true'} AND n > 0", params
+    ).fetchall():
+        if name not in state:  # no proposal or level change names this type: it is not tracked
             continue
-        totals[name, row["outcome"]] = totals.get((name, row["outcome"]), 0) + n
-        level, since = levels[name]
-        if row["level"] != level:
+        top = max(top, last_seq)
+        totals[name, outcome] = totals.get((name, outcome), 0) + n
+        current, since = state[name]
+        start = (since or _DAWN).date().replace(day=1)
+        if level != current or month < start:
             continue
-        if since is not None and row["oldest"] < since:
-            recount.add(name)
-            continue
-        at_level[name] = at_level.get(name, 0) + n
-        if row["outcome"] != "success":
-            errors[name] = errors.get(name, 0) + n
-    # One type per query: DuckDB filters the scan on a constant type and skips the other types' rows.
-    for name in sorted(recount):
-        level, since = levels[name]
-        [row] = rows(
-            db,
-            """SELECT count(*) AS n, count(*) FILTER (WHERE outcome <> 'success') AS errors FROM outcomes
-               WHERE action_type = ? AND level = ? AND recorded_at >= ? AND NOT superseded""",
-            [name, level, since],
-        )
-        at_level[name], errors[name] = row["n"], row["errors"]
-    # The recent window: the latest outcomes are the last rows written, so a filter on seq lets
-    # DuckDB skip every older row group. The tail read grows sixteenfold until each type has its
-    # window, or all of its outcomes at level.
-    need = {name: min(window, n) for name, n in at_level.items() if n}
-    recent: dict[str, list[bool]] = {}
-    if need:
-        names, level_list, since_list = (list(column) for column in zip(*state))
-        db.execute(
-            "CREATE OR REPLACE TEMP TABLE _levels AS SELECT unnest(?::VARCHAR[]) AS action_type, unnest(?::INTEGER[]) AS level, unnest(?::TIMESTAMP[]) AS since",
-            [names, level_list, since_list],
-        )
-        [bounds] = rows(db, "SELECT min(seq) AS bottom, max(seq) AS top FROM outcomes")
-        depth, start = window * 64, bounds["top"]
-        while need and start >= bounds["bottom"]:
-            start = max(bounds["top"] - depth, bounds["bottom"] - 1)
-            for row in rows(
-                db,
-                f"""SELECT o.action_type, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent, count(*) AS n
-                    FROM outcomes o JOIN (SELECT * FROM _levels WHERE list_contains(?::VARCHAR[], action_type)) l
-                      ON o.action_type = l.action_type AND o.level = l.level AND (l.since IS NULL OR o.recorded_at >= l.since)
-                    WHERE NOT o.superseded AND o.seq > ? GROUP BY 1""",
-                [sorted(need), start],
-            ):
-                if row["n"] >= need[row["action_type"]]:
-                    recent[row["action_type"]] = row["recent"]
-                    del need[row["action_type"]]
-            depth *= 16
-        db.execute("DROP TABLE _levels")
+        if month > start:
+            at_level[name] = at_level.get(name, 0) + n
+            errors[name] = errors.get(name, 0) + (outcome != "success") * n
+        else:
+            boundary.setdefault(name, []).append((n, outcome, first_seq, last_seq, first_at))
+    # The month a type reached its level: all of that month's rows at the level count when none
+    # came before the level did, the usual case; otherwise that month's rows are read, by its
+    # range of sequence numbers.
+    exact: dict[date, list[str]] = {}
+    for name, buckets in boundary.items():
+        since = state[name][1] or _DAWN
+        if all(first_at >= since for *_, first_at in buckets):
+            at_level[name] = at_level.get(name, 0) + sum(n for n, *_ in buckets)
+            errors[name] = errors.get(name, 0) + sum(n for n, outcome, *_ in buckets if outcome != "success")
+        else:
+            exact.setdefault(since.date().replace(day=1), []).append(name)
+    if exact:
+        branches, values = [], []
+        for month, names in exact.items():
+            branches.append(
+                f"""SELECT o.action_type, count(*) AS n, count(*) FILTER (WHERE o.outcome <> 'success') AS errors
+                    FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
+                    WHERE o.seq BETWEEN ? AND ? AND NOT o.superseded AND date_trunc('month', o.recorded_at)::DATE = ? GROUP BY 1"""
+            )
+            spans = [bucket for name in names for bucket in boundary[name]]
+            values += [*_state_params(names, state), min(b[2] for b in spans), max(b[3] for b in spans), month]
+        for row in rows(db, " UNION ALL ".join(branches), values):
+            at_level[row["action_type"]] = at_level.get(row["action_type"], 0) + row["n"]
+            errors[row["action_type"]] = errors.get(row["action_type"], 0) + row["errors"]
+    recent = _recent(db, state, {name: min(window, n) for name, n in at_level.items() if n}, window=window, top=top)
     result = {}
-    for name, level, since in state:
+    for name in types:
+        level, since = state[name]
         result[name] = Evidence(
             action_type=name,
             level=level,
@@ -327,6 +379,120 @@ def evidence(db: duckdb.DuckDBPyConnection, initial: dict[str, int], *, window: 
             rolled_back=totals.get((name, "rolled_back"), 0),
         )
     return result
+
+
+_STATE = "SELECT unnest(?::VARCHAR[]) AS action_type, unnest(?::INTEGER[]) AS level, unnest(?::TIMESTAMP[]) AS since"
+
+
+def _recent(db: duckdb.DuckDBPyConnection, state: dict[str, tuple[int, datetime | None]], need: dict[str, int], *, window: int, top: int) -> dict[str, list[bool]]:
+    """Whether each of the latest outcomes of each type at its level since it reached it was an error, newest first.
+
+    The latest outcomes are the last rows written, so the tail of the table above ``top - depth``
+    holds them and a filter on seq lets DuckDB skip every older row group. The tail grows
+    sixteenfold until each type has the ``need`` outcomes the summary counted. The tail is grouped
+    by type and level alone; a type whose group there holds rows from before it reached its level
+    (it was at this level before, not long ago) is read again with that moment as a filter.
+    """
+    recent: dict[str, list[bool]] = {}
+    depth = window * 64
+    while need:
+        whole = top - depth <= 0
+        groups = {
+            (row["action_type"], row["level"]): row
+            for row in rows(
+                db,
+                f"""SELECT action_type, level, count(*) AS n, min(recorded_at) AS oldest, max_by(outcome <> 'success', seq, {int(window)}) AS recent
+                    FROM outcomes WHERE seq > ? AND NOT superseded GROUP BY ALL""",
+                [top - depth],
+            )
+        }
+        mixed = [name for name in need if (group := groups.get((name, state[name][0]))) and group["oldest"] < (state[name][1] or _DAWN)]
+        if mixed:
+            for name in mixed:
+                del groups[name, state[name][0]]
+            for row in rows(
+                db,
+                f"""SELECT o.action_type, o.level, count(*) AS n, max_by(o.outcome <> 'success', o.seq, {int(window)}) AS recent
+                    FROM outcomes o JOIN ({_STATE}) s ON o.action_type = s.action_type AND o.level = s.level AND o.recorded_at >= s.since
+                    WHERE o.seq > ? AND NOT o.superseded GROUP BY ALL""",
+                [*_state_params(sorted(mixed), state), top - depth],
+            ):
+                groups[row["action_type"], row["level"]] = row
+        for name in sorted(need):
+            group = groups.get((name, state[name][0]))
+            if whole or (group is not None and group["n"] >= need[name]):
+                recent[name] = group["recent"] if group is not None and (name in mixed or group["oldest"] >= (state[name][1] or _DAWN)) else []
+                del need[name]
+        depth *= 16
+    return recent
+
+
+def _state_params(names: list[str], state: dict[str, tuple[int, datetime | None]]) -> list[Any]:
+    """The parameters of ``_STATE`` for these types: their level and since when they are at it."""
+    return [names, [state[name][0] for name in names], [state[name][1] or _DAWN for name in names]]
+
+
+def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
+    """Recount the ladder's summary (``outcome_counts``, ``action_types``) from the outcomes and proposals.
+
+    Every write through this module keeps the summary up to date; this is for rows loaded into
+    ``outcomes`` or ``proposals`` directly, such as a bulk import. ``audit.verify`` reports a
+    summary that disagrees with the rows.
+
+    Args:
+        db: a connection inside a ledger transaction.
+    """
+    db.execute("DELETE FROM outcome_counts")
+    db.execute(
+        """INSERT INTO outcome_counts
+           SELECT action_type, level, outcome, date_trunc('month', recorded_at)::DATE, count(*), min(seq), max(seq), min(recorded_at)
+           FROM outcomes WHERE NOT superseded GROUP BY ALL"""
+    )
+    db.execute("DELETE FROM action_types")
+    db.execute("INSERT INTO action_types SELECT action_type, min(created_at) FROM proposals GROUP BY ALL")
+
+
+def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
+    """How the ladder's summary disagrees with a recount of the outcomes and proposals, or None.
+
+    Args:
+        db: a connection inside a ledger transaction.
+
+    Returns:
+        One disagreeing row in words, or None when the summary matches.
+    """
+    found = rows(
+        db,
+        """WITH actual AS (
+               SELECT action_type, level, outcome, date_trunc('month', recorded_at)::DATE AS month, count(*) AS n, min(seq) AS lo, max(seq) AS hi, min(recorded_at) AS first_at
+               FROM outcomes WHERE NOT superseded GROUP BY ALL),
+           kept AS (SELECT * FROM outcome_counts WHERE n <> 0)
+           SELECT coalesce(a.action_type, k.action_type) AS action_type, coalesce(a.level, k.level) AS level,
+                  coalesce(a.outcome, k.outcome) AS outcome, coalesce(a.month, k.month) AS month, coalesce(a.n, 0) AS counted, coalesce(k.n, 0) AS kept
+           FROM actual a FULL JOIN kept k
+             ON a.action_type = k.action_type AND a.level = k.level AND a.outcome = k.outcome AND a.month = k.month
+           WHERE a.n IS DISTINCT FROM k.n OR k.first_seq > a.lo OR k.last_seq < a.hi OR k.first_at > a.first_at
+           ORDER BY ALL LIMIT 1""",
+    )
+    if found:
+        row = found[0]
+        return (
+            f"the outcome summary disagrees with the outcomes table ({row['action_type']} at level {row['level']}, {row['outcome']} in the month of {row['month']}: "
+            f"{row['counted']} outcomes, summary says {row['kept']} or the wrong rows): ledger rows were changed outside trustladder"
+        )
+    found = rows(
+        db,
+        """SELECT action_type, p.first AS counted, t.first_proposed AS kept
+           FROM (SELECT action_type, min(created_at) AS first FROM proposals GROUP BY 1) p FULL JOIN action_types t USING (action_type)
+           WHERE p.first IS DISTINCT FROM t.first_proposed ORDER BY ALL LIMIT 1""",
+    )
+    if found:
+        row = found[0]
+        return (
+            f"the action_types summary disagrees with the proposals table ({row['action_type']} first proposed {row['counted']}, "
+            f"summary says {row['kept']}): ledger rows were changed outside trustladder"
+        )
+    return None
 
 
 def queue(db: duckdb.DuckDBPyConnection) -> list[tuple[StoredProposal, ApprovalRequest]]:

@@ -2,14 +2,15 @@
 
 One decision path (``classifiers.assess`` then ``supervisor.policy.decide``), one ledger, one audit
 trail. Every method that changes anything does it in one short ledger transaction together with
-its audit entry. Classification happens before the ledger is opened, so a slow parse never holds
-the file. Callers pass ``now``; the facade reads no clock.
+its audit entries, which are appended to the chain together just before the transaction commits.
+Classification happens before the ledger is opened, so a slow parse never holds the file. Callers pass ``now``; the facade reads no clock.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -162,10 +163,12 @@ class Supervisor:
         """Record a proposal and its decision; open an approval request when it needs a human."""
         assessment = self.assess(proposal)
         pid = proposal_id or uuid.uuid4().hex[:12]
-        with self.store.transaction() as db:
-            decision = self._decide(db, proposal, assessment, now)
-            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now)
-            self._audit(db, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
+        with self._recording() as (db, events):
+            recorded, first_proposed = ledger.type_state(db, assessment.action_type)
+            level = self.ladder.policy_for(assessment.action_type).initial if recorded is None else int(recorded)
+            decision = self._decide(db, proposal, assessment, now, level=level)
+            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=first_proposed)
+            self._audit(events, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
             if decision.decision is Decision.REQUIRE_APPROVAL:
                 request = open_request(
@@ -176,8 +179,8 @@ class Supervisor:
                     ladder=self.ladder,
                     now=now,
                 )
-                ledger.save_approval(db, request)
-                self._audit(db, "approval.requested", "trustladder", pid, now, group=request.group, required=request.required, expires_at=request.expires_at)
+                ledger.insert_approval(db, request)
+                self._audit(events, "approval.requested", "trustladder", pid, now, group=request.group, required=request.required, expires_at=request.expires_at)
         return Recorded(proposal_id=pid, decision=decision, approval=request)
 
     # -- humans ---------------------------------------------------------------------------------
@@ -213,16 +216,16 @@ class Supervisor:
         return self._vote(proposal_id, by=by, approve=False, reason=reason, now=now)
 
     def _vote(self, proposal_id: str, *, by: str, approve: bool, reason: str | None, now: datetime) -> ApprovalRequest:
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             stored = self._stored(db, proposal_id)
             request = ledger.get_approval(db, proposal_id)
             if request is None:
                 raise ApprovalError(f"proposal {proposal_id} was decided '{stored.decision.decision.value}' and has nothing to approve")
             updated = cast_vote(request, voter=by, approve=approve, reason=reason, agent=stored.proposal.agent, ladder=self.ladder, now=now)
             ledger.save_approval(db, updated, new_vote=updated.votes[-1])
-            self._audit(db, "approval.vote", by, proposal_id, now, verdict=updated.votes[-1].verdict, reason=reason)
+            self._audit(events, "approval.vote", by, proposal_id, now, verdict=updated.votes[-1].verdict, reason=reason)
             if updated.state.is_final:
-                self._audit(db, f"approval.{updated.state.value}", by, proposal_id, now, note=updated.note)
+                self._audit(events, f"approval.{updated.state.value}", by, proposal_id, now, note=updated.note)
             return updated
 
     def tick(self, *, now: datetime) -> TickReport:
@@ -230,13 +233,13 @@ class Supervisor:
         escalated: list[ApprovalRequest] = []
         expired: list[ApprovalRequest] = []
         lapsed: list[ApprovalRequest] = []
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             due, unused = ledger.approvals_due(db, now=now, valid_minutes=self.ladder.approvals.valid_minutes)
             for request in unused:
                 minutes = self.ladder.approvals.valid_minutes
                 changed = request.model_copy(update={"state": ApprovalState.EXPIRED, "note": f"approved but not run within {minutes:g} minutes; propose it again"})
                 ledger.save_approval(db, changed)
-                self._audit(db, "approval.lapsed", "trustladder", changed.proposal_id, now, note=changed.note)
+                self._audit(events, "approval.lapsed", "trustladder", changed.proposal_id, now, note=changed.note)
                 lapsed.append(changed)
             for request in due:
                 changed = on_timeout(request, ladder=self.ladder, now=now)
@@ -244,7 +247,7 @@ class Supervisor:
                     continue
                 ledger.save_approval(db, changed)
                 event = "approval.expired" if changed.state is ApprovalState.EXPIRED else "approval.escalated"
-                self._audit(db, event, "trustladder", changed.proposal_id, now, group=changed.group, note=changed.note)
+                self._audit(events, event, "trustladder", changed.proposal_id, now, group=changed.group, note=changed.note)
                 (expired if changed.state is ApprovalState.EXPIRED else escalated).append(changed)
         return TickReport(escalated=tuple(escalated), expired=tuple(expired), lapsed=tuple(lapsed))
 
@@ -281,25 +284,25 @@ class Supervisor:
                 violation: audited as one, and the type drops a level when
                 ``demotion.on_violation`` says so.
         """
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             stored = self._stored(db, proposal_id)
             fresh = self._decide(db, stored.proposal, stored.assessment, now)
             refusal = self._refusal(db, stored, fresh, proposal_hash, now=now)
             if refusal is not None:
                 if strict:
-                    self._violation(db, stored, refusal, actor=actor, run_id=run_id, now=now)
+                    self._violation(db, events, stored, refusal, actor=actor, run_id=run_id, now=now)
                 else:
-                    self._audit(db, "execution.refused", actor, proposal_id, now, reasons=[refusal.model_dump()], run_id=run_id)
+                    self._audit(events, "execution.refused", actor, proposal_id, now, reasons=[refusal.model_dump()], run_id=run_id)
                 return Clearance(proposal_id=proposal_id, may_run=False, decision=fresh, reasons=(refusal,))
             seq = ledger.insert_execution(db, proposal_id=proposal_id, actor=actor, decision=fresh, now=now)
             if run_id is not None:
                 ledger.insert_run(db, run_id=run_id, proposal_id=proposal_id, cleared_at=now)
-            self._audit(db, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level, run_id=run_id)
+            self._audit(events, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level, run_id=run_id)
             return Clearance(proposal_id=proposal_id, may_run=True, decision=fresh, reasons=fresh.reasons, execution=seq)
 
-    def _violation(self, db: Any, stored: StoredProposal, refusal: Reason, *, actor: str | None, run_id: str | None, now: datetime) -> None:
+    def _violation(self, db: Any, events: list[audit.Event], stored: StoredProposal, refusal: Reason, *, actor: str | None, run_id: str | None, now: datetime) -> None:
         action_type = stored.assessment.action_type
-        self._audit(db, "policy.violation", actor, stored.proposal_id, now, action_type=action_type, reasons=[refusal.model_dump()], run_id=run_id)
+        self._audit(events, "policy.violation", actor, stored.proposal_id, now, action_type=action_type, reasons=[refusal.model_dump()], run_id=run_id)
         if not self.ladder.demotion_for(action_type).on_violation:
             return
         found = self._evidence(db, action_type)
@@ -313,7 +316,7 @@ class Supervisor:
                 message=f"an execution the gate refused was attempted ({refusal.code}: {refusal.message})",
                 evidence={"proposal_id": stored.proposal_id, "run_id": run_id, "refusal": refusal.code},
             )
-            self._change_level(db, change, actor=None, now=now)
+            self._change_level(db, events, change, actor=None, now=now)
 
     def _refusal(self, db: Any, stored: StoredProposal, fresh: PolicyDecision, proposal_hash: str | None, *, now: datetime) -> Reason | None:
         if proposal_hash is not None and proposal_hash != stored.decision.proposal_hash:
@@ -343,13 +346,13 @@ class Supervisor:
 
     def record_outcome(self, proposal_id: str, outcome: Outcome, *, note: str | None = None, by: str | None = None, now: datetime) -> OutcomeRecord:
         """Record what happened when a proposal ran, and apply any demotion or promotion it triggers."""
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             stored = self._stored(db, proposal_id)
             self._check_cleared(db, stored)
             refusal = self._outcome_refusal(db, proposal_id, outcome)
             if refusal is not None:
                 raise UsageError(refusal)
-            return self._record_outcome(db, stored, outcome, note=note, by=by, now=now)
+            return self._record_outcome(db, events, stored, outcome, note=note, by=by, now=now)
 
     def _outcome_refusal(self, db: Any, proposal_id: str, outcome: Outcome) -> str | None:
         earlier = [row for row in ledger.outcomes_of(db, proposal_id) if not row["superseded"]]
@@ -357,15 +360,15 @@ class Supervisor:
             return f"proposal {proposal_id} already has outcome '{earlier[-1]['outcome']}'; only an incident or rollback may follow a success or failure"
         return None
 
-    def _record_outcome(self, db: Any, stored: StoredProposal, outcome: Outcome, *, note: str | None, by: str | None, now: datetime) -> OutcomeRecord:
+    def _record_outcome(self, db: Any, events: list[audit.Event], stored: StoredProposal, outcome: Outcome, *, note: str | None, by: str | None, now: datetime) -> OutcomeRecord:
         action_type = stored.assessment.action_type
         level = min(self._level(db, action_type), self.ladder.policy_for(action_type).ceiling)
         ledger.insert_outcome(db, proposal_id=stored.proposal_id, action_type=action_type, level=level, outcome=outcome, note=note, actor=by, now=now)
-        self._audit(db, "outcome.recorded", by, stored.proposal_id, now, outcome=outcome.value, level=level, note=note)
+        self._audit(events, "outcome.recorded", by, stored.proposal_id, now, outcome=outcome.value, level=level, note=note)
         found = self._evidence(db, action_type)
         change = after_outcome(found, outcome, self.ladder, now=now)
         if change is not None:
-            self._change_level(db, change, actor=None, now=now)
+            self._change_level(db, events, change, actor=None, now=now)
         return OutcomeRecord(proposal_id=stored.proposal_id, outcome=outcome, action_type=action_type, level=level, level_change=change)
 
     def _check_cleared(self, db: Any, stored: StoredProposal) -> None:
@@ -393,7 +396,7 @@ class Supervisor:
         after = _parse_cursor(cursor)
         ready: list[Ready] = []
         blocked: list[Blocked] = []
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             candidates = ledger.ready_candidates(db, after=after, limit=limit)
             if after is not None and len(candidates) < limit:
                 seen = {pid for pid, _ in candidates}
@@ -406,7 +409,7 @@ class Supervisor:
                     blocked.append(Blocked(proposal_id=pid, reason=refusal))
                     continue
                 ledger.insert_launch(db, proposal_id=pid, run_key=pid, by=by, now=now)
-                self._audit(db, "execution.launched", by, pid, now, run_key=pid, decision=fresh.decision.value)
+                self._audit(events, "execution.launched", by, pid, now, run_key=pid, decision=fresh.decision.value)
                 ready.append(Ready(proposal_id=pid, proposal=stored.proposal, action_type=stored.assessment.action_type, decision=fresh, ready_at=ready_at))
             row = db.execute("SELECT count(*) FROM approvals WHERE state = 'pending'").fetchone()
         next_cursor = f"{candidates[-1][1].isoformat()}|{candidates[-1][0]}" if len(candidates) >= limit else None
@@ -431,7 +434,7 @@ class Supervisor:
         as no outcome.
         """
         records: list[RunRecord] = []
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             found = ledger.runs_of(db, run_id)
             if proposal_id is not None and proposal_id not in {row["proposal_id"] for row in found}:
                 self._stored(db, proposal_id)
@@ -444,18 +447,18 @@ class Supervisor:
                     continue
                 outcome = (Outcome.SUCCESS if succeeded else Outcome.FAILURE) if executed else None
                 ledger.finish_run(db, run_id=run_id, proposal_id=pid, status=status, outcome=outcome, now=now)
-                self._audit(db, "run.finished", "trustladder", pid, now, run_id=run_id, status=status, executed=executed)
+                self._audit(events, "run.finished", "trustladder", pid, now, run_id=run_id, status=status, executed=executed)
                 record = None
                 if outcome is not None and self._outcome_refusal(db, pid, outcome) is None:
-                    record = self._record_outcome(db, self._stored(db, pid), outcome, note=f"run {run_id} {status}", by="trustladder", now=now)
+                    record = self._record_outcome(db, events, self._stored(db, pid), outcome, note=f"run {run_id} {status}", by="trustladder", now=now)
                 records.append(RunRecord(run_id=run_id, proposal_id=pid, recorded=True, executed=executed, outcome=record))
         return records
 
     def record_effect(self, proposal_id: str, *, run_id: str | None, effect: dict[str, Any], now: datetime) -> None:
         """Audit what an execution did: rows affected, a run it queued, a credential it rotated."""
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             self._stored(db, proposal_id)
-            self._audit(db, "execution.effect", "trustladder", proposal_id, now, run_id=run_id, **effect)
+            self._audit(events, "execution.effect", "trustladder", proposal_id, now, run_id=run_id, **effect)
 
     def lookup(self, proposal_id: str) -> StoredProposal | None:
         """A stored proposal, or None when there is none by that id."""
@@ -495,15 +498,15 @@ class Supervisor:
             expires_at=until,
             reason=reason,
         )
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             ledger.insert_standing(db, approval)
-            self._audit(db, "standing.granted", by, approval.standing_id, now, **approval.model_dump(mode="json", exclude={"standing_id", "revoked_at", "revoked_by"}))
+            self._audit(events, "standing.granted", by, approval.standing_id, now, **approval.model_dump(mode="json", exclude={"standing_id", "revoked_at", "revoked_by"}))
         return approval
 
     def revoke_standing(self, standing_id: str, *, by: str, reason: str, now: datetime) -> StandingApproval:
         """Revoke a standing approval: proposals it covered need a human again, at once."""
         self._check_ladder_approver(by, "revoke standing approvals")
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             found = next((a for a in ledger.standing_approvals(db) if a.standing_id == standing_id), None)
             if found is None:
                 raise UsageError(f"no standing approval {standing_id!r}; list them with 'trustladder standing list'")
@@ -511,7 +514,7 @@ class Supervisor:
                 raise UsageError(f"standing approval {standing_id} was already revoked by {found.revoked_by}")
             revoked = found.model_copy(update={"revoked_at": now, "revoked_by": by})
             ledger.revoke_standing(db, standing_id, by=by, now=now)
-            self._audit(db, "standing.revoked", by, standing_id, now, reason=reason)
+            self._audit(events, "standing.revoked", by, standing_id, now, reason=reason)
             return revoked
 
     def standing_approvals(self, *, active_at: datetime | None = None) -> list[StandingApproval]:
@@ -549,13 +552,13 @@ class Supervisor:
     def promote(self, action_type: str, *, by: str, now: datetime) -> LevelChange:
         """A platform approver's sign-off on a due promotion."""
         self._check_ladder_approver(by, "promote")
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             found = self._evidence(db, action_type)
             current = status(found, self.ladder, now=now)
             if not current.promotion_due:
                 raise UsageError(f"promotion of {action_type} is not due: {'; '.join(current.blockers)}")
             change = promotion(found, current, by=by)
-            self._change_level(db, change, actor=by, now=now)
+            self._change_level(db, events, change, actor=by, now=now)
             return change
 
     def demote(self, action_type: str, *, by: str, reason: str, now: datetime) -> LevelChange:
@@ -563,7 +566,7 @@ class Supervisor:
         self._check_ladder_approver(by, "demote")
         if not reason.strip():
             raise UsageError("a demotion needs a reason; pass --reason TEXT")
-        with self.store.transaction() as db:
+        with self._recording() as (db, events):
             found = self._evidence(db, action_type)
             level = min(found.level, self.ladder.policy_for(action_type).ceiling)
             if level <= 1:
@@ -576,7 +579,7 @@ class Supervisor:
                 message=f"demoted by {by}: {reason}",
                 evidence={"level": found.level, "outcomes_at_level": found.outcomes_at_level, "errors_at_level": found.errors_at_level},
             )
-            self._change_level(db, change, actor=by, now=now)
+            self._change_level(db, events, change, actor=by, now=now)
             return change
 
     def _check_ladder_approver(self, by: str, verb: str) -> None:
@@ -586,9 +589,9 @@ class Supervisor:
             who = ", ".join(members) or "nobody"
             raise ApprovalError(f"{by} cannot {verb} action types: level changes are signed off by group {group} ({who}); set approvals.ladder_group")
 
-    def _change_level(self, db: Any, change: LevelChange, *, actor: str | None, now: datetime) -> None:
+    def _change_level(self, db: Any, events: list[audit.Event], change: LevelChange, *, actor: str | None, now: datetime) -> None:
         ledger.insert_level_change(db, change, actor=actor, policy_version=self.ladder.policy_version, now=now)
-        self._audit(db, "level.changed", actor or "trustladder", change.action_type, now, **change.model_dump(mode="json"))
+        self._audit(events, "level.changed", actor or "trustladder", change.action_type, now, **change.model_dump(mode="json"))
 
     # -- audit ----------------------------------------------------------------------------------
 
@@ -611,10 +614,11 @@ class Supervisor:
             raise UsageError(f"no proposal {proposal_id!r} in {self.store.path}; list pending ones with 'trustladder queue'")
         return stored
 
-    def _decide(self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime) -> PolicyDecision:
+    def _decide(self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime, *, level: int | None = None) -> PolicyDecision:
         """The one decision path: the type's level and the standing approvals from the ledger, then ``decide``."""
         standing = tuple(ledger.standing_approvals(db, active_at=now))
-        return decide(proposal, assessment, self.ladder, level=self._level(db, assessment.action_type), now=now, standing=standing)
+        current = self._level(db, assessment.action_type) if level is None else level
+        return decide(proposal, assessment, self.ladder, level=current, now=now, standing=standing)
 
     def _level(self, db: Any, action_type: str) -> int:
         row = db.execute("SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = ?", [action_type]).fetchone()
@@ -632,8 +636,16 @@ class Supervisor:
     def _evidence_all(self, db: Any) -> dict[str, Any]:
         return ledger.evidence(db, self._initial(), window=self._window())
 
-    def _audit(self, db: Any, event: str, actor: str | None, subject: str | None, now: datetime, **payload: Any) -> None:
-        audit.append(db, event=event, actor=actor, subject=subject, payload=payload, policy_version=self.ladder.policy_version, at=now)
+    @contextmanager
+    def _recording(self) -> Iterator[tuple[Any, list[audit.Event]]]:
+        """A ledger transaction and the audit events it records, appended to the chain together before it commits."""
+        with self.store.transaction() as db:
+            events: list[audit.Event] = []
+            yield db, events
+            audit.append_all(db, events)
+
+    def _audit(self, events: list[audit.Event], event: str, actor: str | None, subject: str | None, now: datetime, **payload: Any) -> None:
+        events.append(audit.Event(event=event, actor=actor, subject=subject, payload=payload, policy_version=self.ladder.policy_version, at=now))
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
