@@ -154,6 +154,20 @@ def tokenizer_for(name: str) -> Tokenizer:
     return tokenizer
 
 
+def tokenize(name: str, sql: str) -> list[Token]:
+    """Tokenize a text with this thread's tokenizer for a dialect, which keeps no hold on the tokens.
+
+    A tokenizer holds on to the tokens it returned until its next call, so a script's tokens
+    would outlive their use, and the next script's would be allocated while they are still
+    alive; tokenizing an empty text after each call lets them go with the caller's list.
+    """
+    tokenizer = tokenizer_for(name)
+    try:
+        return tokenizer.tokenize(sql)
+    finally:
+        tokenizer.tokenize("")
+
+
 def parser_for(name: str) -> Parser:
     """A parser for a dialect, reused by this thread; ``parse`` resets its state on every call."""
     parser = _PER_THREAD.parsers.get(name)

@@ -28,7 +28,7 @@ from classifiers.context import (
     WRITE_TOKENS,
     StatementContext,
     parser_for,
-    tokenizer_for,
+    tokenize,
 )
 from classifiers.rules import ROOT_TRIGGERS, RULES, TRIGGERS, Rule
 from classifiers.rules.common import finding
@@ -185,7 +185,7 @@ def _classify_text(
     if dialect in _EXECUTABLE_COMMENTS and "/*!" in sql:
         sql = unwrap_executable_comments(sql)
     try:
-        tokens = tokenizer_for(engine).tokenize(sql)
+        tokens = tokenize(engine, sql)
     except TokenError as error:
         return [_failed(0, sql, f"the text cannot be tokenized: {error}", None, None)]
     except RecursionError:
@@ -245,8 +245,12 @@ def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
     """
     parser = parser_for(engine)
     try:
-        trees = parser.parse(tokens, sql)
-        chunks: list[list[Token]] = getattr(parser, "_chunks", None) or []
+        try:
+            trees = parser.parse(tokens, sql)
+            chunks: list[list[Token]] = getattr(parser, "_chunks", None) or []
+        finally:
+            # The parser keeps the script's tokens until its next call; let them go with ours.
+            parser.reset()
         if len(chunks) == len(trees):
             # A chunk that is only a ";" holds no statement.
             return [
@@ -275,6 +279,7 @@ def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
             continue
         if tree is not None:
             parsed.append((chunk, tree))
+    parser.reset()
     return parsed
 
 

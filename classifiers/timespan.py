@@ -305,10 +305,15 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
                          exp.StrToTime, exp.TimeStrToTime, exp.TimeStrToDate, exp.DateStrToDate,
                          exp.Date, exp.Timestamp, exp.Datetime, exp.TsOrDsToTimestamp)):
         inner = _point(node.this, column)
-        if inner is not None and isinstance(node, exp.Cast) and _is_temporal(node.to):
-            # A cast to a date type makes the point a whole day.
-            if node.to.this in (exp.DType.DATE, exp.DType.DATE32) and not inner.day:
-                return Point(inner.relative, inner.seconds, True)
+        # A cast to a date type makes the point a whole day.
+        if (
+            inner is not None
+            and isinstance(node, exp.Cast)
+            and _is_temporal(node.to)
+            and node.to.this in (exp.DType.DATE, exp.DType.DATE32)
+            and not inner.day
+        ):
+            return Point(inner.relative, inner.seconds, True)
         return inner
     if isinstance(node, exp.CurrentDate):
         return Point(True, 0.0, True)
