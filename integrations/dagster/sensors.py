@@ -148,11 +148,19 @@ def build_outcome_sensors(
 
 
 def record_finished(sup: Supervisor, run: DagsterRun, *, now: datetime) -> list[RunRecord]:
-    """Record a finished run's result for every proposal it executed or was launched for."""
+    """Record a finished run's result for every proposal it executed or was launched for.
+
+    A run naming a proposal this ledger does not hold (a ledger replaced under a running
+    deployment) is logged and skipped, so one bad run cannot stop outcomes for the rest.
+    """
     succeeded = _FINISHED.get(run.status)
     if succeeded is None:
         return []
-    return sup.record_run(run.run_id, succeeded=succeeded, status=run.status.value, now=now, proposal_id=run.tags.get(TAG_PROPOSAL))
+    try:
+        return sup.record_run(run.run_id, succeeded=succeeded, status=run.status.value, now=now, proposal_id=run.tags.get(TAG_PROPOSAL))
+    except SupervisorError as error:
+        _log.warning("run %s: its result was not recorded: %s", run.run_id, error)
+        return []
 
 
 def reconcile(

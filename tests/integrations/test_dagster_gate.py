@@ -214,3 +214,14 @@ def test_an_action_without_a_handler_fails_the_step_and_runs_nothing(deploy: Any
     result = execute(dep, pid)
     assert not result.success
     assert "no handler for action 'update_schema_mapping'" in step_failure(result)
+
+
+def test_a_run_naming_an_unknown_proposal_is_skipped_not_fatal(deploy: Any) -> None:
+    dep = deploy()
+    sup = dep.supervisor()
+    pid = sup.propose(sql("SELECT 1"), now=now()).proposal_id
+    result = execute(dep, "not-a-proposal", {TAG_PROPOSAL: "not-a-proposal"})
+    assert not result.success and "no proposal 'not-a-proposal'" in step_failure(result)
+    report(dep, result)  # logged and skipped
+    (request,), _, _ = tick(dep)
+    assert request.run_key == pid
