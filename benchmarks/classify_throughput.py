@@ -33,11 +33,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import sqlglot
 import sqlglot.parser
-
 from tables import markdown, render  # benchmarks/tables.py, beside this script
 
 from classifiers import classify_sql
@@ -105,8 +105,8 @@ def measure_latency(lines: Sequence[str]) -> tuple[list[float], list[float]]:
     gc.disable()
     try:
         for i, line in enumerate(lines):
-            steps = [(parse_us, lambda: sqlglot.parse_one(line)),
-                     (classify_us, lambda: classify_sql(line, dialect="generic"))]
+            steps = [(parse_us, partial(sqlglot.parse_one, line)),
+                     (classify_us, partial(classify_sql, line, dialect="generic"))]
             for sink, fn in steps if i % 2 == 0 else reversed(steps):
                 start = time.perf_counter_ns()
                 fn()

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import yaml
 
-from supervisor.models import Proposal
+from supervisor.audit import AuditReport
+from supervisor.models import Outcome, Proposal
 from supervisor.service import Supervisor
 from supervisor.trust_ladder import load_ladder
 
@@ -58,3 +60,14 @@ def sql(text: str, **fields: Any) -> Proposal:
 def action(name: str, params: dict[str, Any] | None = None, **fields: Any) -> Proposal:
     """A pipeline-action proposal from a confident agent, unless told otherwise."""
     return Proposal(**{"action": name, "params": params or {}, "agent": "fixer", "confidence": 0.9, "team": "commerce", **fields})
+
+
+def verify_after_edit(sup: Supervisor, ledger_file: Path, edit: str) -> AuditReport:
+    """Record one failed, approved write, check the audit verifies, run ``edit`` on the file behind trustladder's back, verify again."""
+    pid = sup.propose(sql("UPDATE shop.orders SET status = 'pending' WHERE status = 'stuck'"), now=T0).proposal_id
+    sup.approve(pid, by="alice", now=T0)
+    sup.record_outcome(pid, Outcome.FAILURE, now=T0)
+    assert sup.verify_audit().ok
+    with duckdb.connect(str(ledger_file)) as raw:
+        raw.execute(edit)
+    return sup.verify_audit()

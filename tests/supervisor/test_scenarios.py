@@ -15,7 +15,7 @@ from supervisor.errors import ApprovalError, LedgerError, UsageError
 from supervisor.models import Decision, Outcome
 from supervisor.service import Supervisor
 from supervisor.trust_ladder import load_ladder
-from tests.supervisor.conftest import T0, action, sql
+from tests.supervisor.conftest import T0, action, sql, verify_after_edit
 
 pytestmark = pytest.mark.slow
 WRITE = "UPDATE shop.orders SET status = 'pending' WHERE status = 'stuck'"
@@ -284,14 +284,7 @@ def test_ledger_survives_reopening_and_refuses_foreign_files(make_supervisor: Ca
     ],
 )
 def test_editing_the_rows_that_drive_the_ladder_is_caught(make_supervisor: Callable[..., Supervisor], tmp_path: Path, edit: str, table: str) -> None:
-    sup = make_supervisor()
-    pid = sup.propose(sql(WRITE), now=T0).proposal_id
-    sup.approve(pid, by="alice", now=T0)
-    sup.record_outcome(pid, Outcome.FAILURE, now=T0)
-    assert sup.verify_audit().ok
-    with duckdb.connect(str(tmp_path / "ledger.duckdb")) as raw:
-        raw.execute(edit)
-    report = sup.verify_audit()
+    report = verify_after_edit(make_supervisor(), tmp_path / "ledger.duckdb", edit)
     assert not report.ok and report.problem is not None and f"the {table} table disagrees with the audit trail" in report.problem
 
 

@@ -22,7 +22,7 @@ from supervisor.models import Outcome
 from supervisor.promotion import Evidence, LevelChange
 from supervisor.service import Supervisor
 from supervisor.store import MIGRATIONS, SCHEMA_VERSION
-from tests.supervisor.conftest import T0, action, sql
+from tests.supervisor.conftest import T0, action, sql, verify_after_edit
 
 pytestmark = pytest.mark.slow
 WRITE = "UPDATE shop.orders SET status = 'retry' WHERE id = 42"
@@ -153,12 +153,5 @@ def test_rows_loaded_directly_need_rebuild_summary(make_supervisor: Callable[...
     ],
 )
 def test_editing_the_summary_is_caught_by_audit_verify(make_supervisor: Callable[..., Supervisor], tmp_path: Path, edit: str, problem: str) -> None:
-    sup = make_supervisor()
-    pid = sup.propose(sql(WRITE), now=T0).proposal_id
-    sup.approve(pid, by="alice", now=T0)
-    sup.record_outcome(pid, Outcome.FAILURE, now=T0)
-    assert sup.verify_audit().ok
-    with duckdb.connect(str(tmp_path / "ledger.duckdb")) as raw:
-        raw.execute(edit)
-    report = sup.verify_audit()
+    report = verify_after_edit(make_supervisor(), tmp_path / "ledger.duckdb", edit)
     assert not report.ok and problem in (report.problem or ""), report.problem
