@@ -65,6 +65,9 @@ def approval_blocks(packet: Packet, *, details_url: str | None) -> list[dict[str
         _context(f"proposal `{packet.proposal_id}` · policy `{packet.policy_version[:12]}` · hash `{packet.proposal_hash[:12]}`"),
     ]
     if pending:
+        if packet.approval is not None and packet.approval.votes:
+            votes = ", ".join(f"{_escape(v.voter)} ({v.verdict})" for v in packet.approval.votes)
+            blocks.append(_context(f"Votes so far: {votes}; needs {packet.approval.required} approvals"))
         blocks.append(_buttons(packet.proposal_id, details_url, decide=True))
     else:
         blocks.append(_section(_verdict(packet)))

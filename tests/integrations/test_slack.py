@@ -268,6 +268,22 @@ def test_a_second_press_after_the_decision_is_refused_without_a_second_vote(make
     assert _votes(sup) == [("alice", "approval.vote"), ("alice", "approval.approved")]
 
 
+def test_with_two_approvers_needed_the_first_press_keeps_the_buttons(make_supervisor) -> None:
+    sup = make_supervisor(action_types={"sql.write": {"initial": 1, "ceiling": 3, "approvals_required": 2}})
+    pid = sup.propose(sql(PENDING_SQL), now=T0).proposal_id
+    call: dict[str, Any] = {"supervisor": sup, "signing_secret": SECRET, "identities": IDENTITIES, "now": NOW}
+
+    first = handle_interaction(_callback(pid), _signed(_callback(pid)), **call)
+    bob = _callback(pid, user="U_BOB")
+    second = handle_interaction(bob, _signed(bob), **call)
+
+    assert first[1]["text"] == f"alice approved {pid} (sql.write); it is pending, 1 of 2 approvals"
+    first_blocks = json.dumps(first[1]["blocks"])
+    assert "Votes so far: alice (approve); needs 2 approvals" in first_blocks and "trustladder_approve" in first_blocks
+    assert second[1]["text"] == f"bob approved {pid} (sql.write); it is approved"
+    assert "trustladder_approve" not in json.dumps(second[1]["blocks"])
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
