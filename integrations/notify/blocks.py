@@ -135,7 +135,7 @@ def _essentials(packet: Packet) -> list[str]:
     ]
     approval = packet.approval
     if approval is not None:
-        fields.append(f"*Approvers:*\ngroup {_escape(approval.group)}, needs {approval.required}")
+        fields.append(f"*Approvers:*\ngroup {_escape(approval.group or '-')}, needs {approval.required}")
     if packet.expires_at is not None:
         fields.append(f"*Expires:*\n{_when(packet.expires_at)}")
     return fields
