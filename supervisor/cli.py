@@ -160,6 +160,18 @@ def _add_decision_commands(commands: Any) -> None:
     _json(revoke)
     standing.set_defaults(handler=handlers.standing)
 
+    notify = commands.add_parser(
+        "notify",
+        help="deliver pending notifications (approval requests, level-2 runs) to Slack",
+        description="Post approval requests and level-2 run notices to Slack's incoming webhook, each once; loops unless --once.",
+    )
+    notify.add_argument("channel", choices=["slack"], help="the channel")
+    notify.add_argument("--config", help="the Slack settings file (default env TRUSTLADDER_SLACK_CONFIG)")
+    notify.add_argument("--once", action="store_true", help="deliver what is pending and exit")
+    notify.add_argument("--interval", type=float, help="seconds between passes (default interval_s in the settings, 30)")
+    _json(notify)
+    notify.set_defaults(handler=handlers.notify)
+
     tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
     _json(tick)
     tick.set_defaults(handler=handlers.tick)

@@ -272,3 +272,21 @@ def tick(args: argparse.Namespace, out: TextIO) -> int:
     lines += [f"lapsed {r.proposal_id}: {r.note}" for r in report.lapsed]
     emit(out, args, report.model_dump(mode="json"), "\n".join(lines) or "nothing timed out")
     return EXIT_OK
+
+
+def notify(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder notify slack``: deliver pending notifications.
+
+    The Slack adapter lives in ``integrations.notify``; the core never imports an adapter at
+    module level, so it is loaded by name only when this command runs.
+    """
+    import importlib
+
+    try:
+        command = importlib.import_module("integrations.notify.command")
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("integrations"):
+            raise
+        raise UsageError("the notification adapters (integrations.notify) are not installed; install trustladder with its integrations") from None
+    code: int = command.run(args, out)
+    return code

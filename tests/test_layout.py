@@ -31,6 +31,48 @@ def test_core_packages_never_import_adapters() -> None:
     assert offenders == {}
 
 
+# Imports by name (importlib.import_module("...")) that the core may make. Each is loaded only when
+# one command runs, so importing the core never imports an adapter; each is listed here on purpose.
+#   supervisor/handlers.py -> integrations.notify.command: 'trustladder notify slack' is served by
+#   the Slack adapter, and the one console entry point dispatches to it.
+LAZY_ADAPTER_IMPORTS = {("supervisor/handlers.py", "integrations.notify.command")}
+
+
+def _imports_by_name(path: Path) -> set[str]:
+    """Modules named by string in ``importlib.import_module("...")`` calls."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def test_core_packages_import_adapters_by_name_only_where_listed() -> None:
+    found = {
+        (str(path.relative_to(ROOT)), name)
+        for package in ("supervisor", "classifiers")
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imports_by_name(path)
+        if name.split(".")[0] in FORBIDDEN_IN_CORE
+    }
+    assert found == LAZY_ADAPTER_IMPORTS
+
+
+def test_the_notify_adapter_exports_exactly_its_public_names() -> None:
+    import integrations.notify
+
+    public = {name for name in vars(integrations.notify) if not name.startswith("_")}
+    modules = {"blocks", "command", "errors", "settings", "slack", "annotations"}
+    assert public - modules == set(integrations.notify.__all__)
+
+
 def test_integrations_never_import_the_demo_code_location() -> None:
     offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "integrations").rglob("*.py") if "dagster_project" in _imports(path)]
     assert offenders == []

@@ -22,7 +22,9 @@ from integrations.dagster import (
     default_handlers,
 )
 from supervisor.service import Supervisor
-from tests.supervisor.conftest import LADDER, merged
+
+# ladder_file and make_supervisor are the supervisor tests' fixtures, shared here.
+from tests.supervisor.conftest import LADDER, ladder_file, make_supervisor, merged  # noqa: F401
 
 
 @dataclass
