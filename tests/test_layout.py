@@ -31,6 +31,20 @@ def test_core_packages_never_import_adapters() -> None:
     assert offenders == {}
 
 
+def test_the_cli_reaches_the_web_adapter_only_by_name_from_serve() -> None:
+    # The CLI is the composition root: `trustladder serve` loads integrations.web with
+    # importlib at call time. That is the one adapter the core names, and only there.
+    calls = {
+        (str(path.relative_to(ROOT)), node.args[0].value)
+        for package in ("supervisor", "classifiers")
+        for path in (ROOT / package).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")
+        and node.args and isinstance(node.args[0], ast.Constant)
+    }
+    assert calls == {("supervisor/handlers.py", "integrations.web")}
+
+
 def test_integrations_never_import_the_demo_code_location() -> None:
     offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "integrations").rglob("*.py") if "dagster_project" in _imports(path)]
     assert offenders == []

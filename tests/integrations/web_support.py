@@ -28,6 +28,8 @@ from supervisor.service import Supervisor
 from supervisor.trust_ladder import load_ladder
 from tests.supervisor.conftest import LADDER, merged
 
+ROOT_LADDER = LADDER
+
 # alice and bob approve (data-platform, also the ladder group); carol is the escalation group;
 # mallory is a user who approves nothing; fixer is the agent, also given a login to try its luck.
 PEOPLE = ("alice", "bob", "carol", "mallory", "fixer")
@@ -42,6 +44,7 @@ class Web:
     supervisor: Supervisor
     config_path: Path
     tokens: dict[str, str] = field(default_factory=dict)
+    clients: list[httpx.Client] = field(default_factory=list)
 
     def api(self, who: str | None) -> httpx.Client:
         """An API client sending ``who``'s bearer token (none for None)."""
@@ -58,6 +61,7 @@ class Web:
     def login(self, who: str) -> httpx.Client:
         """A browser-like client logged in as ``who``, sending this server's Origin on every request."""
         client = httpx.Client(base_url=self.url, headers={"Origin": self.url}, timeout=30, follow_redirects=False)
+        self.clients.append(client)
         response = client.post("/login", data={"name": who, "password": f"{who}-pw", "csrf": csrf_of(client.get("/login").text), "next": "/queue"})
         assert response.status_code == 303, response.text
         return client
@@ -117,4 +121,9 @@ def web_server(tmp_path: Path, **ladder_overrides: Any) -> Iterator[Web]:
     config_path, tokens = write_config(tmp_path / "serve.yaml")
     config: ServeConfig = load_serve_config(config_path)
     with running(create_app(supervisor=supervisor, config=config)) as url:
-        yield Web(url=url, supervisor=supervisor, config_path=config_path, tokens=tokens)
+        web = Web(url=url, supervisor=supervisor, config_path=config_path, tokens=tokens)
+        try:
+            yield web
+        finally:
+            for client in web.clients:
+                client.close()
