@@ -1,19 +1,16 @@
 """The serve config: who may use the web inbox and the API, and the secret that signs sessions.
 
 Bearer tokens are stored as their sha256, passwords as salted scrypt hashes; the file never holds
-a usable credential. ``python -m integrations.web.config token`` and ``... password`` print the
+a usable credential. ``python -m integrations.web.credentials token`` and ``... password`` print the
 lines to paste into it.
 """
 
 from __future__ import annotations
 
 import base64
-import getpass
 import hashlib
 import hmac
 import os
-import secrets
-import sys
 from pathlib import Path
 
 import yaml
@@ -37,14 +34,14 @@ class UserEntry(Model):
     """A person who logs in to the web inbox."""
 
     name: str = Field(min_length=1, description="The identity, as named in the ladder's approver groups.")
-    password: str = Field(description="scrypt$N$r$p$salt$hash, as printed by `python -m integrations.web.config password`.")
+    password: str = Field(description="scrypt$N$r$p$salt$hash, as printed by `python -m integrations.web.credentials password`.")
 
     @field_validator("password")
     @classmethod
     def _scrypt_format(cls, value: str) -> str:
         parts = value.split("$")
         if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() for p in parts[1:4]):
-            raise ValueError("must be scrypt$N$r$p$salt$hash; make one with `python -m integrations.web.config password`")
+            raise ValueError("must be scrypt$N$r$p$salt$hash; make one with `python -m integrations.web.credentials password`")
         return value
 
 
@@ -164,29 +161,3 @@ def load_serve_config(path: str | Path | None) -> ServeConfig:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise UsageError(f"{chosen}: {where}: {first['msg']}") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print a new token with its config line (``token NAME``), or a password hash (``password``).
-
-    Args:
-        argv: the arguments; ``sys.argv[1:]`` by default.
-
-    Returns:
-        The exit code.
-    """
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["token"] and len(args) == 2:
-        token = secrets.token_urlsafe(32)
-        print(f"token (give it to {args[1]}; it is not stored): {token}")
-        print(f"  - {{identity: {args[1]}, sha256: {token_digest(token)}}}")
-        return 0
-    if args == ["password"]:
-        print(hash_password(getpass.getpass("password: ")))
-        return 0
-    print("usage: python -m integrations.web.config (token NAME | password)", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
