@@ -172,6 +172,16 @@ def _add_decision_commands(commands: Any) -> None:
     _json(notify)
     notify.set_defaults(handler=handlers.notify)
 
+    serve = commands.add_parser(
+        "serve",
+        help="the web inbox and HTTP API on 127.0.0.1",
+        description="Serve the web inbox and the JSON API. Needs the web extra: pip install 'trustladder[web]'.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; anything else is reachable from other machines)")
+    serve.add_argument("--port", type=int, default=8787, help="TCP port (default 8787)")
+    serve.add_argument("--config", help="serve config with users, tokens and the session secret (env TRUSTLADDER_SERVE_CONFIG)")
+    serve.set_defaults(handler=handlers.serve)
+
     tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
     _json(tick)
     tick.set_defaults(handler=handlers.tick)

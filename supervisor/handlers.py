@@ -290,3 +290,32 @@ def notify(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("the notification adapters (integrations.notify) are not installed; install trustladder with its integrations") from None
     code: int = command.run(args, out)
     return code
+
+
+# The web adapter's own imports; a missing one means the web extra is not installed.
+_WEB_DEPENDENCIES = {"fastapi", "starlette", "uvicorn", "jinja2", "multipart", "python_multipart", "markupsafe"}
+
+
+def serve(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder serve``: the web inbox and JSON API.
+
+    The CLI is the composition root, so it is the one place in ``supervisor/`` that reaches the web
+    adapter, and only by name at call time: the core never imports a web framework.
+    """
+    import importlib
+
+    try:
+        web = importlib.import_module("integrations.web")
+    except ImportError as error:
+        if (error.name or "").split(".")[0] not in _WEB_DEPENDENCIES:
+            raise
+        raise UsageError(f"serve needs the web extra ({error.name} is missing): pip install 'trustladder[web]'") from None
+    config = web.load_serve_config(args.config)
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+    supervisor = supervisor_for(args)
+    if args.host not in web.LOCAL_HOSTS:
+        print(f"trustladder: warning: binding {args.host}:{args.port}, reachable beyond this machine; put it behind TLS and set secure_cookies: true", file=sys.stderr)
+    print(f"trustladder: serving the web inbox on http://{args.host}:{args.port}/ (API docs at /api/docs)", file=sys.stderr, flush=True)
+    web.serve(supervisor=supervisor, config=config, host=args.host, port=args.port)
+    return EXIT_OK

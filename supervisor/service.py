@@ -549,6 +549,11 @@ class Supervisor:
             found = self._evidence_all(db)
         return [status(found[name], self.ladder, now=now) for name in sorted(found)]
 
+    def level_history(self, action_type: str | None = None) -> list[dict[str, Any]]:
+        """Level changes, oldest first (of one type, or of all), for charts of level over time."""
+        with self.store.transaction() as db:
+            return ledger.level_history(db, action_type)
+
     def promote(self, action_type: str, *, by: str, now: datetime) -> LevelChange:
         """A platform approver's sign-off on a due promotion."""
         self._check_ladder_approver(by, "promote")

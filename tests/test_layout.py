@@ -35,7 +35,8 @@ def test_core_packages_never_import_adapters() -> None:
 # one command runs, so importing the core never imports an adapter; each is listed here on purpose.
 #   supervisor/handlers.py -> integrations.notify.command: 'trustladder notify slack' is served by
 #   the Slack adapter, and the one console entry point dispatches to it.
-LAZY_ADAPTER_IMPORTS = {("supervisor/handlers.py", "integrations.notify.command")}
+#   supervisor/handlers.py -> integrations.web: 'trustladder serve' runs the web inbox.
+LAZY_ADAPTER_IMPORTS = {("supervisor/handlers.py", "integrations.notify.command"), ("supervisor/handlers.py", "integrations.web")}
 
 
 def _imports_by_name(path: Path) -> set[str]:

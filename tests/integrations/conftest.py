@@ -1,4 +1,4 @@
-"""A real Dagster instance, a ledger and a DuckDB warehouse in tmp_path, and the demo's jobs."""
+"""A real Dagster instance, a ledger and a DuckDB warehouse in tmp_path, and the demo's jobs; a real web server."""
 
 from __future__ import annotations
 
@@ -72,3 +72,12 @@ def deploy(tmp_path: Path) -> Iterator[Callable[..., Deployment]]:
             )
 
         yield make
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Any]:
+    """The web inbox and API on a free 127.0.0.1 port over a fresh ledger (see ``web_support``)."""
+    from tests.integrations.web_support import web_server
+
+    with web_server(tmp_path) as running:
+        yield running
