@@ -31,6 +31,34 @@ def test_core_packages_never_import_adapters() -> None:
     assert offenders == {}
 
 
+def _imports_by_name(path: Path) -> set[str]:
+    """Top-level packages a module loads by name: ``importlib.import_module("x.y")``, ``__import__("x")``."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if called in ("import_module", "__import__"):
+            names.add(node.args[0].value.split(".")[0])
+    return names
+
+
+# The one stated exception: the command line is an edge, so ``show --warehouse`` loads the
+# warehouse adapter by name when, and only when, the user asks to measure on a warehouse.
+CORE_LOADS_BY_NAME = {"supervisor/handlers.py": ["integrations"]}
+
+
+def test_core_loads_adapters_by_name_only_in_the_cli() -> None:
+    found = {
+        str(path.relative_to(ROOT)): sorted(_imports_by_name(path) & FORBIDDEN_IN_CORE)
+        for package in ("supervisor", "classifiers")
+        for path in (ROOT / package).rglob("*.py")
+        if _imports_by_name(path) & FORBIDDEN_IN_CORE
+    }
+    assert found == CORE_LOADS_BY_NAME
+
+
 def test_integrations_never_import_the_demo_code_location() -> None:
     offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "integrations").rglob("*.py") if "dagster_project" in _imports(path)]
     assert offenders == []
@@ -42,6 +70,14 @@ def test_the_dagster_adapter_exports_exactly_its_public_names() -> None:
     public = {name for name in vars(integrations.dagster) if not name.startswith("_")}
     modules = {"execution", "handlers", "reexecute", "resource", "sensors", "annotations"}
     assert public - modules == set(integrations.dagster.__all__)
+
+
+def test_the_warehouse_adapter_exports_exactly_its_public_names() -> None:
+    import integrations.warehouse
+
+    public = {name for name in vars(integrations.warehouse) if not name.startswith("_")}
+    modules = {"assets", "catalog", "measure", "statements", "annotations"}
+    assert public - modules == set(integrations.warehouse.__all__)
 
 
 def test_classifiers_never_import_the_ledger_or_policy() -> None:
