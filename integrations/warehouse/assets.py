@@ -6,6 +6,7 @@ dagster is imported only when a ``Definitions`` is given, so measuring without o
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +57,14 @@ def downstream_assets(definitions: Definitions, names: Iterable[str]) -> list[st
     Returns:
         Asset keys as Dagster prints them: the matched assets first, then downstream, nearest first.
     """
-    from dagster import AssetKey
+    from dagster import AssetKey, BetaWarning, PreviewWarning
 
     wanted = {name.lower().rsplit(".", 1)[-1] for name in names}
-    specs = list(definitions.resolve_all_asset_specs())
+    with warnings.catch_warnings():
+        # resolving builds the whole code location; dagster warns about its own beta parameters
+        warnings.simplefilter("ignore", BetaWarning)
+        warnings.simplefilter("ignore", PreviewWarning)
+        specs = list(definitions.resolve_all_asset_specs())
     children: dict[AssetKey, set[AssetKey]] = {spec.key: set() for spec in specs}
     for spec in specs:
         for dep in spec.deps:

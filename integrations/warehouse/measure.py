@@ -217,7 +217,7 @@ def _measure(
     if len(counted) > 1:
         notes.append("statements counted one by one on the warehouse as it is now")
     if tables:
-        notes.append("size from pragma_storage_info (on-disk column segments, to the nearest block for small tables)")
+        notes.append("size from pragma_storage_info (on-disk column segments; a small table sharing a block may be over-estimated by up to one block)")
     notes.append("views from duckdb_views(), transitively")
     if is_backfill:
         span = stored.assessment.span_hours
