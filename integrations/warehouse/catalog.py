@@ -55,12 +55,13 @@ def relations(query: Query) -> dict[Key, Relation]:
     return found
 
 
-def table_bytes(query: Query, keys: Iterable[Key]) -> dict[Key, int]:
+def table_bytes(query: Query, keys: Iterable[Key], found: dict[Key, Relation]) -> dict[Key, int]:
     """On-disk bytes of each table, estimated from its column segments (see the module docstring).
 
     Args:
         query: runs one read-only query with parameters and returns its rows.
         keys: the tables to size.
+        found: the warehouse's relations (``relations``).
 
     Returns:
         Bytes per table; a table never written to disk yet has 0.
@@ -70,7 +71,7 @@ def table_bytes(query: Query, keys: Iterable[Key]) -> dict[Key, int]:
         return {}
     [(block_size,)] = query("SELECT block_size FROM pragma_database_size()", [])
     # Every table's segments are needed to know where each segment in a shared block ends.
-    everything = [key for key, rel in relations(query).items() if not rel.is_view]
+    everything = [key for key, rel in found.items() if not rel.is_view]
     starts: dict[int, list[int]] = defaultdict(list)
     owned: dict[Key, list[tuple[int, int]]] = defaultdict(list)
     extra: dict[Key, int] = defaultdict(int)

@@ -195,7 +195,7 @@ def _measure(
     scanned_keys = [table_key(t) for change, _ in changes for t, _ in change.scans] if is_backfill else []
     scanned_keys = [key for key in dict.fromkeys(scanned_keys) if key in found and not found[key].is_view]
     budget.doing = "sizing the tables"
-    sizes = table_bytes(budget.query, [*changed_tables, *scanned_keys])
+    sizes = table_bytes(budget.query, [*changed_tables, *scanned_keys], found)
     rows_in: dict[Key, int] = {}
     for key in dict.fromkeys([*changed_tables, *scanned_keys]):
         budget.doing = f"counting the rows of {_name(key)}"
