@@ -102,7 +102,14 @@ def table_key(table: exp.Table, *, default_schema: str = "main") -> tuple[str, s
 
 
 def display(table: exp.Table) -> str:
-    """The table's name as written, without alias."""
+    """The table's name as the statement writes it, without alias.
+
+    Args:
+        table: a table reference.
+
+    Returns:
+        e.g. ``shop.orders``.
+    """
     return exp.table_name(_bare(table))
 
 
