@@ -91,6 +91,10 @@ def _add_decision_commands(commands: Any) -> None:
 
     show = commands.add_parser("show", help="the approval packet of a proposal", description="What, why, blast radius, rollback, confidence, reasons.")
     show.add_argument("id", help="the proposal id")
+    show.add_argument("--warehouse", metavar="PATH", help="a DuckDB warehouse file: measure the blast radius on it, read-only")
+    show.add_argument("--dagster-module", metavar="MODULE", help="a module exposing Dagster Definitions (e.g. dagster_project): list the assets downstream")
+    show.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS", help="how long measuring may take (default 5)")
+    show.add_argument("--price-per-tb", type=float, default=5.0, metavar="USD", help="price per TB scanned, for a backfill's estimated cost (default 5)")
     _json(show)
     show.set_defaults(handler=handlers.show)
 

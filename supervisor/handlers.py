@@ -8,6 +8,7 @@ Exit codes of ``check`` and ``propose``: 0 may run now (allow or notify), 3 need
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from contextlib import ExitStack
@@ -164,12 +165,30 @@ def queue(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def show(args: argparse.Namespace, out: TextIO) -> int:
-    """``trustladder show ID``: the approval packet."""
+    """``trustladder show ID [--warehouse PATH [--dagster-module MODULE]]``: the approval packet."""
     from supervisor.render import render_packet
 
-    packet = supervisor_for(args).packet(args.id)
+    measure = _warehouse_measurer(args)
+    packet = supervisor_for(args).packet(args.id, measure=measure)
     emit(out, args, packet.model_dump(mode="json"), render_packet(packet))
     return EXIT_OK
+
+
+def _warehouse_measurer(args: argparse.Namespace) -> Any:
+    """The warehouse adapter's measurer for ``show --warehouse``, or None without the option.
+
+    The core never imports ``integrations`` (tests/test_layout.py). The command line is an edge:
+    here, and only here, it loads the adapter by name, and only when asked to measure.
+    """
+    if args.warehouse is None:
+        if args.dagster_module is not None:
+            raise UsageError("--dagster-module needs --warehouse: the assets downstream are found from the tables the warehouse names")
+        return None
+    adapter = importlib.import_module("integrations.warehouse")
+    definitions = adapter.load_definitions(args.dagster_module) if args.dagster_module is not None else None
+    return adapter.duckdb_measurer(
+        database=args.warehouse, time_budget_s=args.time_budget, price_per_tb_usd=args.price_per_tb, definitions=definitions
+    )
 
 
 def approve(args: argparse.Namespace, out: TextIO) -> int:

@@ -11,7 +11,7 @@ from supervisor.models import Decision, PolicyDecision, SqlClassification
 if TYPE_CHECKING:  # the classify path must not import the ledger (and with it DuckDB)
     from supervisor.approvals import ApprovalRequest
     from supervisor.ledger import StoredProposal
-    from supervisor.packet import Packet
+    from supervisor.packet import Measurement, Packet
     from supervisor.promotion import LadderStatus
 
 _SQL_WIDTH = 100
@@ -134,9 +134,10 @@ def render_packet(packet: Packet) -> str:
         f"reads:      {', '.join(radius.reads) or '-'}",
     ]
     measured = radius.measured
-    if measured is not None and not measured.measured:
-        lines.append(f"measured:   could not measure: {measured.note}")
-    elif measured is not None:
+    if measured is not None:
+        if not measured.measured:
+            # the facts that were read before it stopped still help the reviewer
+            lines.append(f"measured:   {measured.note}")
         if measured.rows_affected is not None:
             lines.append(f"rows:       {measured.rows_affected:,} affected")
         lines += [f"table:      {t.name}: {_count(t.rows, 'rows')}, {_size(t.bytes)}" for t in measured.tables]
@@ -144,10 +145,10 @@ def render_packet(packet: Packet) -> str:
             lines.append(f"read by:    {', '.join(measured.dependents)}")
         if measured.downstream_assets:
             lines.append(f"downstream: {', '.join(measured.downstream_assets)}")
-        if measured.partitions is not None:
-            cost = f", about ${measured.estimated_cost_usd:,.2f}" if measured.estimated_cost_usd is not None else ""
-            lines.append(f"backfill:   {measured.partitions} partitions over {radius.span_hours or 0:g} h, scans {_size(measured.scanned_bytes)}{cost}")
-        lines.append(f"            ({measured.note})")
+        if measured.partitions is not None or measured.scanned_bytes is not None:
+            lines.append(f"backfill:   {_backfill(measured, radius.span_hours)}")
+        if measured.measured:
+            lines.append(f"            ({measured.note})")
     lines.append(f"rollback:   {packet.rollback or '(no rollback plan given)'}")
     lines += [f"            - {option}" for option in packet.rollback_options]
     lines.append(f"decision:   {packet.decision}")
@@ -160,6 +161,19 @@ def render_packet(packet: Packet) -> str:
         lines.append(f"outcome:    {row['outcome']} at {row['recorded_at']}" + (f" ({row['note']})" if row["note"] else ""))
     lines.append(f"policy:     {packet.policy_version[:12]}  hash {packet.proposal_hash[:12]}")
     return "\n".join(lines) + "\n"
+
+
+def _backfill(measured: Measurement, span_hours: float | None) -> str:
+    if measured.partitions is not None:
+        text = f"{measured.partitions:,} daily partitions over {span_hours or 0:g} h"
+    else:
+        text = "open-ended range"
+    if measured.scanned_bytes is not None:
+        text += f", scans about {_size(measured.scanned_bytes)}"
+    cost = measured.estimated_cost_usd
+    if cost is not None:
+        text += f", about ${cost:,.2f}" if cost >= 0.01 else ", under $0.01"
+    return text
 
 
 def _count(value: int | None, unit: str) -> str:

@@ -36,21 +36,24 @@ def test_core_packages_never_import_adapters() -> None:
 #   supervisor/handlers.py -> integrations.notify.command: 'trustladder notify slack' is served by
 #   the Slack adapter, and the one console entry point dispatches to it.
 #   supervisor/handlers.py -> integrations.web: 'trustladder serve' runs the web inbox.
-LAZY_ADAPTER_IMPORTS = {("supervisor/handlers.py", "integrations.notify.command"), ("supervisor/handlers.py", "integrations.web")}
+#   supervisor/handlers.py -> integrations.warehouse: 'trustladder show --warehouse' measures the
+#   blast radius on a warehouse, only when the user asks for it.
+LAZY_ADAPTER_IMPORTS = {
+    ("supervisor/handlers.py", "integrations.notify.command"),
+    ("supervisor/handlers.py", "integrations.web"),
+    ("supervisor/handlers.py", "integrations.warehouse"),
+}
 
 
 def _imports_by_name(path: Path) -> set[str]:
-    """Modules named by string in ``importlib.import_module("...")`` calls."""
+    """Modules named by string in ``importlib.import_module("...")`` and ``__import__("...")`` calls."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if called in ("import_module", "__import__"):
             names.add(node.args[0].value)
     return names
 
@@ -85,6 +88,14 @@ def test_the_dagster_adapter_exports_exactly_its_public_names() -> None:
     public = {name for name in vars(integrations.dagster) if not name.startswith("_")}
     modules = {"execution", "handlers", "reexecute", "resource", "sensors", "annotations"}
     assert public - modules == set(integrations.dagster.__all__)
+
+
+def test_the_warehouse_adapter_exports_exactly_its_public_names() -> None:
+    import integrations.warehouse
+
+    public = {name for name in vars(integrations.warehouse) if not name.startswith("_")}
+    modules = {"assets", "catalog", "measure", "statements", "annotations"}
+    assert public - modules == set(integrations.warehouse.__all__)
 
 
 def test_classifiers_never_import_the_ledger_or_policy() -> None:
