@@ -91,10 +91,7 @@ def _add_decision_commands(commands: Any) -> None:
 
     show = commands.add_parser("show", help="the approval packet of a proposal", description="What, why, blast radius, rollback, confidence, reasons.")
     show.add_argument("id", help="the proposal id")
-    show.add_argument("--warehouse", metavar="PATH", help="a DuckDB warehouse file: measure the blast radius on it, read-only")
-    show.add_argument("--dagster-module", metavar="MODULE", help="a module exposing Dagster Definitions (e.g. dagster_project): list the assets downstream")
-    show.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS", help="how long measuring may take (default 5)")
-    show.add_argument("--price-per-tb", type=float, default=5.0, metavar="USD", help="price per TB scanned, for a backfill's estimated cost (default 5)")
+    _measure_options(show)
     _json(show)
     show.set_defaults(handler=handlers.show)
 
@@ -184,11 +181,19 @@ def _add_decision_commands(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; anything else is reachable from other machines)")
     serve.add_argument("--port", type=int, default=8787, help="TCP port (default 8787)")
     serve.add_argument("--config", help="serve config with users, tokens and the session secret (env TRUSTLADDER_SERVE_CONFIG)")
+    _measure_options(serve)
     serve.set_defaults(handler=handlers.serve)
 
     tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
     _json(tick)
     tick.set_defaults(handler=handlers.tick)
+
+
+def _measure_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--warehouse", metavar="PATH", help="a DuckDB warehouse file: measure the blast radius on it, read-only")
+    command.add_argument("--dagster-module", metavar="MODULE", help="a module exposing Dagster Definitions (e.g. dagster_project): list the assets downstream")
+    command.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS", help="how long measuring may take (default 5)")
+    command.add_argument("--price-per-tb", type=float, default=5.0, metavar="USD", help="price per TB scanned, for a backfill's estimated cost (default 5)")
 
 
 def _moment(text: str) -> datetime:

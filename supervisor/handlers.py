@@ -175,7 +175,7 @@ def show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _warehouse_measurer(args: argparse.Namespace) -> Any:
-    """The warehouse adapter's measurer for ``show --warehouse``, or None without the option.
+    """The warehouse adapter's measurer for ``show``/``serve --warehouse``, or None without the option.
 
     The core never imports ``integrations`` (tests/test_layout.py). The command line is an edge:
     here, and only here, it loads the adapter by name, and only when asked to measure.
@@ -336,5 +336,5 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     if args.host not in web.LOCAL_HOSTS:
         print(f"trustladder: warning: binding {args.host}:{args.port}, reachable beyond this machine; put it behind TLS and set secure_cookies: true", file=sys.stderr)
     print(f"trustladder: serving the web inbox on http://{args.host}:{args.port}/ (API docs at /api/docs)", file=sys.stderr, flush=True)
-    web.serve(supervisor=supervisor, config=config, host=args.host, port=args.port)
+    web.serve(supervisor=supervisor, config=config, host=args.host, port=args.port, measure=_warehouse_measurer(args))
     return EXIT_OK

@@ -102,7 +102,7 @@ def packet(proposal_id: str, request: Request, identity: Identity) -> dict[str, 
     supervisor = supervisor_of(request)
     if supervisor.lookup(proposal_id) is None:
         raise WebError(404, f"no proposal {proposal_id!r}; GET /api/queue lists pending ones")
-    return supervisor.packet(proposal_id).model_dump(mode="json")
+    return supervisor.packet(proposal_id, measure=request.app.state.measure).model_dump(mode="json")
 
 
 @router.get("/queue", summary="Proposals awaiting a human", responses=_ERRORS)

@@ -24,7 +24,7 @@ from integrations.web.config import ServeConfig
 from integrations.web.context import HERE, error_page
 from integrations.web.security import LoginRequired, WebError
 from supervisor.errors import SupervisorError
-from supervisor.service import Supervisor
+from supervisor.service import Measurer, Supervisor
 
 log = logging.getLogger("trustladder.web")
 
@@ -35,7 +35,12 @@ def utc_now() -> datetime:
 
 
 def create_app(
-    *, supervisor: Supervisor, config: ServeConfig, clock: Callable[[], datetime] = utc_now, slack: SlackSettings | None = None
+    *,
+    supervisor: Supervisor,
+    config: ServeConfig,
+    clock: Callable[[], datetime] = utc_now,
+    slack: SlackSettings | None = None,
+    measure: Measurer | None = None,
 ) -> FastAPI:
     """The web inbox and JSON API.
 
@@ -44,6 +49,7 @@ def create_app(
         config: identities and the session secret.
         clock: the current time (UTC); tests may pass a fixed one.
         slack: Slack settings; with a signing secret, ``/slack/interactive`` takes button presses.
+        measure: measures each packet's blast radius on a warehouse; None shows the classifier's view only.
 
     Returns:
         The ASGI application.
@@ -60,6 +66,7 @@ def create_app(
     app.state.config = config
     app.state.clock = clock
     app.state.slack = slack
+    app.state.measure = measure
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

@@ -102,7 +102,7 @@ def _packet_page(request: Request, session: Session, proposal_id: str, *, error:
     supervisor = supervisor_of(request)
     if supervisor.lookup(proposal_id) is None:
         raise WebError(404, f"no proposal {proposal_id!r}; the queue lists pending ones")
-    packet = supervisor.packet(proposal_id)
+    packet = supervisor.packet(proposal_id, measure=request.app.state.measure)
     now = now_of(request)
     request_ = packet.approval
     members = supervisor.ladder.approvers_of(request_.group) if request_ else []

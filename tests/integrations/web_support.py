@@ -112,7 +112,7 @@ def running(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def web_server(tmp_path: Path, *, slack: Any = None, **ladder_overrides: Any) -> Iterator[Web]:
+def web_server(tmp_path: Path, *, slack: Any = None, measure: Any = None, **ladder_overrides: Any) -> Iterator[Web]:
     """The repository's ladder (with these approvers and overrides), a fresh ledger, and a server (with ``slack`` settings, if given)."""
     ladder_path = tmp_path / "trust_ladder.yaml"
     data = merged(yaml.safe_load(LADDER.read_text()), {"approvals": {"approvers": APPROVERS}, **ladder_overrides})
@@ -120,7 +120,7 @@ def web_server(tmp_path: Path, *, slack: Any = None, **ladder_overrides: Any) ->
     supervisor = Supervisor(ladder=load_ladder(ladder_path), ledger=tmp_path / "ledger.duckdb")
     config_path, tokens = write_config(tmp_path / "serve.yaml")
     config: ServeConfig = load_serve_config(config_path)
-    with running(create_app(supervisor=supervisor, config=config, slack=slack)) as url:
+    with running(create_app(supervisor=supervisor, config=config, slack=slack, measure=measure)) as url:
         web = Web(url=url, supervisor=supervisor, config_path=config_path, tokens=tokens)
         try:
             yield web

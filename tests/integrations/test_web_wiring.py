@@ -1,4 +1,4 @@
-"""Slack's button presses reach the ledger through the web server's ``/slack/interactive``."""
+"""The web server's wiring to the other adapters: Slack's button presses and the warehouse's measurements."""
 
 from __future__ import annotations
 
@@ -46,3 +46,23 @@ def test_without_slack_settings_the_route_says_so(tmp_path: Path) -> None:
         pid = web.propose("UPDATE shop.orders SET status = 'placed' WHERE id = 7")
         answer = press(web.url, pid, user="U_ALICE")
         assert answer.status_code == 404 and "Slack is not configured" in answer.json()["detail"]
+
+
+def test_with_a_warehouse_the_packet_carries_the_measured_blast_radius(tmp_path: Path) -> None:
+    import duckdb
+
+    from dagster_project.warehouse import seed
+    from integrations.warehouse import duckdb_measurer
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        seed(conn)
+        stuck = conn.execute("SELECT count(*) FROM orders WHERE status = 'stuck'").fetchall()[0][0]
+    with web_server(tmp_path, measure=duckdb_measurer(database=warehouse)) as web:
+        pid = web.propose("DELETE FROM orders WHERE status = 'stuck'", target="orders")
+        with web.api("alice") as client:
+            packet = client.get(f"/api/proposals/{pid}").json()
+        measured = packet["blast_radius"]["measured"]
+        assert measured["measured"] and measured["rows_affected"] == stuck > 0
+        assert any("snapshot" in option.lower() for option in packet["rollback_options"])
+        assert f"{stuck:,}" in web.login("alice").get(f"/proposals/{pid}").text
