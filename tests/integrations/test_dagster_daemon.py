@@ -85,7 +85,8 @@ def finished(env: dict[str, str], **tags: str) -> DagsterRun | None:
 def launch(env: dict[str, str], job: str, config: dict[str, Any] | None = None) -> None:
     """``dagster job launch``: submits the run to the instance's queue, as a user would."""
     extra = ["--config-json", json.dumps(config)] if config else []
-    subprocess.run([str(BIN / "dagster"), "job", "launch", "-m", "dagster_project", "-j", job, *extra], env=env, check=True, capture_output=True, timeout=120)
+    done = subprocess.run([str(BIN / "dagster"), "job", "launch", "-m", "dagster_project", "-j", job, *extra], env=env, check=False, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def audit_events(env: dict[str, str], subject: str) -> list[str]:
