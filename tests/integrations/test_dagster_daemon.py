@@ -41,6 +41,10 @@ def daemon(tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     with duckdb.connect(env["TRUSTLADDER_WAREHOUSE"]) as conn:
         seed(conn)
+    # Create the instance's storage before anything else opens it: the daemon and `dagster job
+    # launch` both create the SQLite schedule storage on first use, and racing to do so fails.
+    with DagsterInstance.from_config(str(home)):
+        pass
     log = (tmp_path / "daemon.log").open("w")
     process = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-m", "dagster_project"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
