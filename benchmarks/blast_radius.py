@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from tables import markdown, render  # benchmarks/tables.py, beside this script
+from tables import print_summary, render  # benchmarks/tables.py, beside this script
 
 from dagster_project.warehouse import seed
 from integrations.warehouse import duckdb_measurer
@@ -166,10 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     every = [x for got in measured_ms for x in got]
     print(f"\nall statements: measure p50 {percentile(every, 50):,.1f} ms, p99 {percentile(every, 99):,.1f} ms; "
           "baseline = duckdb.connect(read_only=True) + SELECT count(*) of the table + close\n")
-    print("## Summary (markdown)\n")
-    command = " ".join(["python benchmarks/blast_radius.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"Measured with `{command}` ({env}).\n")
-    print(markdown(headers, table))
+    print_summary("blast_radius.py", argv, env, headers, table)
     return 0
 
 

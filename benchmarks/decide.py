@@ -56,7 +56,7 @@ from typing import Any
 
 import duckdb
 import yaml
-from tables import markdown, render  # benchmarks/tables.py, beside this script
+from tables import print_summary, render  # benchmarks/tables.py, beside this script
 
 from classifiers.assessment import assess
 from supervisor import ledger
@@ -359,10 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     headers = ["measure", "measured", "baseline", "measured / baseline", "target", "result"]
     print("## Results\n")
     print(render(headers, summary))
-    print("\n## Summary (markdown)\n")
-    command = " ".join(["python benchmarks/decide.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"Measured with `{command}` ({env}).\n")
-    print(markdown(headers, summary))
+    print()
+    print_summary("decide.py", argv, env, headers, summary)
     print(f"\n`decide()` p50 is {d50:,.0f} us over {len(decide_us):,} calls. `propose` p99 is {p99:,.1f} ms; classifying "
           f"alone takes {a50:,.1f} ms at p50, so the rest is the ledger transaction. `ladder_status` best run: {s_best:,.0f} ms.")
     return 0

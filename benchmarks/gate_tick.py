@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from tables import markdown, render  # benchmarks/tables.py, beside this script
+from tables import print_summary, render  # benchmarks/tables.py, beside this script
 
 from classifiers.assessment import assess
 from supervisor import ledger
@@ -131,10 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(headers, rows))
     print(f"\ntick / Supervisor.tick: {t50 / b50:.2f}x at p50; every one of {args.backlog:,} proposals launched exactly once "
           f"in {len(tick_ms)} ticks; p99 {t99:,.0f} ms against a target of {TICK_P99_MS:,.0f} ms ({'pass' if t99 <= TICK_P99_MS else 'FAIL'}; Dagster's limit is 60 s)\n")
-    print("## Summary (markdown)\n")
-    command = " ".join(["python benchmarks/gate_tick.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"Measured with `{command}` ({env}).\n")
-    print(markdown(headers, rows))
+    print_summary("gate_tick.py", argv, env, headers, rows)
     return 0
 
 

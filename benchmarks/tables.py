@@ -18,3 +18,13 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub-flavoured markdown table."""
     lines = [headers, ["---"] * len(headers), *rows]
     return "\n".join("| " + " | ".join(str(c) for c in row) + " |" for row in lines)
+
+
+def print_summary(script: str, argv: Sequence[str] | None, env: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """The markdown block a benchmark prints for the README: the exact command, the machine, the table."""
+    import sys
+
+    command = " ".join([f"python benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])
+    print("## Summary (markdown)\n")
+    print(f"Measured with `{command}` ({env}).\n")
+    print(markdown(headers, rows))
