@@ -10,6 +10,7 @@ what it is; everything else is ``opaque``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, Tokenizer, TokenType
@@ -24,6 +25,7 @@ _STRINGS = frozenset(
      TokenType.BYTE_STRING, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.UNICODE_STRING}
 )
 _COMMAND_TOKENS = frozenset(Tokenizer.COMMANDS)
+_TOKEN_TYPE = attrgetter("token_type")
 # Looked up once: reading an enum member off its class is slow enough to matter per token.
 _L_PAREN, _R_PAREN, _DOT, _COMMA = TokenType.L_PAREN, TokenType.R_PAREN, TokenType.DOT, TokenType.COMMA
 _NAME_ENDS = frozenset({TokenType.L_PAREN, TokenType.COMMA, TokenType.SEMICOLON})
@@ -50,36 +52,56 @@ _OBJECT_WORDS = frozenset(
 
 
 class _Tokens:
-    """The statement's tokens as upper-cased words, strings kept apart, with paren depth.
+    """The statement's tokens read as upper-cased words (strings kept apart), with paren depth.
 
     ``text`` is what the tokens' offsets point into and ``end`` where the statement ends in it.
+    A word is upper-cased when a handler asks for it and depths are counted on first use: most
+    handlers read a few words of a statement that may be long.
     """
 
-    def __init__(self, tokens: Sequence[Token], text: str, end: int) -> None:
+    def __init__(
+        self, tokens: Sequence[Token], text: str, end: int, kinds: Sequence[TokenType] | None = None
+    ) -> None:
         self.tokens = tokens
         self.text = text
         self.end = end
-        kinds = [token.token_type for token in tokens]
-        self.words: list[str | None] = [
-            None if kind in _STRINGS else token.text.upper() for kind, token in zip(kinds, tokens)
-        ]
-        self.kinds = kinds
-        self.depth: list[int] = []
-        level = 0
-        for kind in kinds:
-            if kind is _R_PAREN:
-                level -= 1
-            self.depth.append(level)
-            if kind is _L_PAREN:
-                level += 1
+        self.kinds = list(map(_TOKEN_TYPE, tokens)) if kinds is None else kinds
+        self._depth: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
 
     def word(self, index: int) -> str:
-        return (self.words[index] or "") if 0 <= index < len(self.words) else ""
+        """The upper-cased word at ``index``; '' for a string literal or past either end."""
+        if 0 <= index < len(self.tokens) and self.kinds[index] not in _STRINGS:
+            return self.tokens[index].text.upper()
+        return ""
+
+    def words(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """The words from ``start`` up to ``stop`` (the end when None), as ``word`` reads them."""
+        stop = len(self.tokens) if stop is None else min(stop, len(self.tokens))
+        return [self.word(index) for index in range(max(start, 0), stop)]
+
+    @property
+    def depth(self) -> list[int]:
+        """How many parentheses enclose each token."""
+        if self._depth is None:
+            depth: list[int] = []
+            level = 0
+            for kind in self.kinds:
+                if kind is _R_PAREN:
+                    level -= 1
+                depth.append(level)
+                if kind is _L_PAREN:
+                    level += 1
+            self._depth = depth
+        return self._depth
 
     def top(self, word: str, start: int = 0) -> int:
         """Index of the first occurrence of ``word`` outside parentheses, or -1."""
-        for index in range(start, len(self.words)):
-            if self.words[index] == word and self.depth[index] == 0:
+        depth, kinds, tokens = self.depth, self.kinds, self.tokens
+        for index in range(start, len(tokens)):
+            if depth[index] == 0 and kinds[index] not in _STRINGS and tokens[index].text.upper() == word:
                 return index
         return -1
 
@@ -153,7 +175,7 @@ def _read_tokens(ctx: StatementContext) -> _Tokens:
     tokens = ctx.tokens
     inner = _remainder(ctx)
     if inner is None:
-        return _Tokens(tokens, ctx.source, ctx.end)
+        return _Tokens(tokens, ctx.source, ctx.end, ctx.kinds)
     text = " " + ctx.source[tokens[0].end + 1 : ctx.end]
     shifted = [Token(t.token_type, t.text, t.line, t.col, t.start + 1, t.end + 1, t.comments) for t in inner]
     head = Token(tokens[0].token_type, tokens[0].text, 1, 1, 0, 0, [])
@@ -186,7 +208,7 @@ def _drop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         ]
     name = toks.object_after(1)
     found = [finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone")]
-    if "MASKING" in toks.words[:3] or "POLICY" in toks.words[:4] or kind in ("ROLE", "USER", "GROUP"):
+    if "MASKING" in toks.words(0, 3) or "POLICY" in toks.words(0, 4) or kind in ("ROLE", "USER", "GROUP"):
         found.append(finding(Category.ACCESS_CHANGE, name, f"DROP {kind} {name} changes who may see what"))
     return found
 
@@ -215,7 +237,7 @@ def _insert(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     replace = toks.word(1) == "OR" and toks.word(2) in ("REPLACE", "ALTER")
     as_at = toks.top("AS")
-    head = toks.words[: as_at if as_at > 0 else min(len(toks.words), 8)]
+    head = toks.words(0, as_at if as_at > 0 else 8)
     name = toks.object_after(3 if replace else 1)
     if replace and "TABLE" in head and "FUNCTION" not in head and "PROCEDURE" not in head:
         return [finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows")]
@@ -237,7 +259,7 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     changes_definition = False
     for begin, end in _clauses(toks, 2):
         word, nxt = toks.word(begin), toks.word(begin + 1)
-        words = toks.words[begin:end]
+        words = toks.words(begin, end)
         if word == "DROP" and nxt not in _NON_DATA_DROPS:
             what = toks.word(begin + 2) if nxt in ("COLUMN", "COLUMNS", "PARTITION", "IF") else nxt
             label = nxt if nxt in ("COLUMN", "COLUMNS", "PARTITION") else "COLUMN"
@@ -270,17 +292,18 @@ def _clauses(toks: _Tokens, start: int) -> list[tuple[int, int]]:
     while toks.word(index) in _OBJECT_WORDS or toks.word(index) == "NOT":
         index += 1
     index += 1  # the name
-    while index + 1 < len(toks.words) and toks.kinds[index] is _DOT:
+    while index + 1 < len(toks) and toks.kinds[index] is _DOT:
         index += 2
     clauses: list[tuple[int, int]] = []
     begin = index
-    for position in range(index, len(toks.words)):
-        if toks.depth[position] == 0 and toks.kinds[position] is _COMMA:
+    depth = toks.depth
+    for position in range(index, len(toks)):
+        if depth[position] == 0 and toks.kinds[position] is _COMMA:
             if position > begin:
                 clauses.append((begin, position))
             begin = position + 1
-    if begin < len(toks.words):
-        clauses.append((begin, len(toks.words)))
+    if begin < len(toks):
+        clauses.append((begin, len(toks)))
     return clauses
 
 
@@ -298,10 +321,10 @@ def _unsupported_dml(toks: _Tokens, ctx: StatementContext, start: int = 0) -> li
 
 
 def _explain(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    analyze = toks.words[1:4]
+    analyze = toks.words(1, 4)
     if "ANALYZE" in analyze or "ANALYSE" in analyze:
         # EXPLAIN ANALYZE runs the statement: it does whatever the statement does.
-        start = max(i for i, w in enumerate(toks.words[:8]) if w in ("ANALYZE", "ANALYSE", "VERBOSE", ")")) + 1
+        start = max(i for i, w in enumerate(toks.words(0, 8)) if w in ("ANALYZE", "ANALYSE", "VERBOSE", ")")) + 1
         inner = ctx.classify_nested(toks.rest(start))
         return inner or [finding(Category.READ, None, "EXPLAIN ANALYZE runs a read")]
     return [finding(Category.READ, None, "EXPLAIN plans a statement without running it")]
@@ -309,7 +332,7 @@ def _explain(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     literals = toks.strings()
-    immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words
+    immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words()
     if immediate and literals:
         inner = ctx.classify_nested(strip_block(literals[0]))
         return inner or _opaque("EXECUTE", ctx)

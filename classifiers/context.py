@@ -68,6 +68,8 @@ class StatementContext:
         now: the reference time for relative date ranges, or None when unknown.
         classify_nested: classifies SQL found inside this statement (a literal passed to
             EXECUTE IMMEDIATE, a procedure body, the statement behind EXPLAIN ANALYZE).
+        kinds: the token types of ``tokens``, in order, or None when not collected; a rule can
+            then tell from one lookup that a clause's keyword is absent.
     """
 
     dialect: str
@@ -78,6 +80,7 @@ class StatementContext:
     backfill_max_hours: float
     now: datetime | None
     classify_nested: Callable[[str], list[Finding]]
+    kinds: Sequence[TokenType] | None = None
     nodes: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
 
     def index(self, root: exp.Expression, *, shallow: bool = False) -> None:
@@ -187,8 +190,14 @@ def table_name(table: object) -> str | None:
     kind = type(table)
     if kind is exp.Table:
         args = table.args
-        if args.get("db") is None and args.get("catalog") is None:
-            return table.name or None
+        db = args.get("db")
+        if args.get("catalog") is None:
+            if db is None:
+                return table.name or None
+            this = args.get("this")
+            if type(db) is exp.Identifier and type(this) is exp.Identifier:
+                # schema.name, the next most common: what ``parts`` gives, without building it.
+                return ".".join([part for part in (db.name, this.name) if part]) or None
     elif kind is exp.Schema:  # CREATE TABLE t (...): the name is the table inside
         return table_name(table.this)
     if not isinstance(table, exp.Expression):

@@ -49,6 +49,8 @@ _EXECUTABLE_COMMENTS = frozenset({"mysql", "singlestore", "doris", "starrocks"})
 # Keywords that only qualify the write keyword before them (INSERT INTO, CREATE OR REPLACE).
 _MODIFIERS = frozenset({TokenType.INTO, TokenType.REPLACE, TokenType.OVERWRITE})
 _MODIFIED = frozenset({TokenType.INSERT, TokenType.MERGE, TokenType.REPLACE, TokenType.OVERWRITE, TokenType.OR})
+# Write tokens that are a write wherever they stand.
+_ALWAYS_WRITES = WRITE_TOKENS - _MODIFIERS
 # How much of a statement's tree the rules need: none (a plain query), the top (its one write
 # keyword is its first token), or all of it.
 _PLAIN, _SIMPLE, _NESTED = 0, 1, 2
@@ -199,38 +201,53 @@ def _classify_text(
             results.append(outcome.model_copy(update={"index": index, "sql": sql[start:end]}))
             continue
         # Most statements have no token that could start or mark a write; finding that out
-        # with one set lookup per token type keeps the common read cheap.
+        # with one set lookup per token type, without keeping the types, keeps the common read cheap.
+        if isinstance(outcome, exp.Query) and WRITE_TOKENS.isdisjoint(map(_TOKEN_TYPE, chunk)):
+            results.append(_plain_read(index, sql[start:end], outcome))
+            continue
         kinds = list(map(_TOKEN_TYPE, chunk))
-        shape = _PLAIN if WRITE_TOKENS.isdisjoint(kinds) else _write_shape(kinds)
+        shape = _write_shape(kinds)
         if shape == _PLAIN and isinstance(outcome, exp.Query):
-            # No token that could start a write or DDL anywhere in it (string literals and
-            # comments are not such tokens): a plain query, read without a full walk.
-            findings = read_tables(outcome)
-            results.append(_statement({"index": index, "sql": sql[start:end], "categories": _READ_ONLY, "findings": findings}))
+            results.append(_plain_read(index, sql[start:end], outcome))
             continue
         results.append(
-            _classify_statement(index, sql[start:end], outcome, chunk, sql, end, dialect, max_hours, now, depth, shape)
+            _classify_statement(index, sql[start:end], outcome, chunk, kinds, sql, end, dialect, max_hours, now, depth, shape)
         )
     if not results:
         return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
     return results
 
 
+def _plain_read(index: int, text: str, query: exp.Query) -> StatementClassification:
+    # No token that could start a write or DDL anywhere in it (string literals and comments
+    # are not such tokens): a plain query, read without a full walk.
+    return _statement({"index": index, "sql": text, "categories": _READ_ONLY, "findings": read_tables(query)})
+
+
 def _write_shape(kinds: list[TokenType]) -> int:
-    """The shape of a statement with a write token: simple when its only one leads it.
+    """The shape of a statement from its token types: simple when its only write token leads it.
 
     A modifier right after the keyword it qualifies (the INTO of INSERT INTO, the REPLACE of
     CREATE OR REPLACE) is not a second write; when every write token is such a modifier
     (``a OR REPLACE(b, 'x', 'y')``) the statement writes nothing.
     """
-    writes = [
-        i
-        for i, kind in enumerate(kinds)
-        if kind in WRITE_TOKENS and not (kind in _MODIFIERS and i and kinds[i - 1] in _MODIFIED)
-    ]
-    if not writes:
+    if not kinds:
         return _PLAIN
-    return _SIMPLE if writes == [0] else _NESTED
+    # Set operations over the list rather than a test per token: only the positions of the
+    # modifiers, found with list.index, are looked at one by one.
+    rest = kinds[1:]
+    if not _ALWAYS_WRITES.isdisjoint(rest):
+        return _NESTED
+    for modifier in _MODIFIERS.intersection(rest):
+        position = kinds.index(modifier, 1)
+        while True:
+            if kinds[position - 1] not in _MODIFIED:
+                return _NESTED
+            try:
+                position = kinds.index(modifier, position + 1)
+            except ValueError:
+                break
+    return _SIMPLE if kinds[0] in WRITE_TOKENS else _PLAIN
 
 
 Parsed = list[tuple[list[Token], "exp.Expression | StatementClassification"]]
@@ -303,6 +320,7 @@ def _classify_statement(
     text: str,
     expression: exp.Expression,
     tokens: list[Token],
+    kinds: list[TokenType],
     source: str,
     end: int,
     dialect: str,
@@ -320,8 +338,8 @@ def _classify_statement(
     if isinstance(expression, (exp.Alias, exp.Column)) and _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
     findings: list[Finding] = []
-    # Positional: binding eight keywords costs as much as the rest of building the context.
-    ctx = StatementContext(_engine_name(dialect), text, source, end, tokens, max_hours, now, nested)
+    # Positional: binding nine keywords costs as much as the rest of building the context.
+    ctx = StatementContext(_engine_name(dialect), text, source, end, tokens, max_hours, now, nested, kinds)
     try:
         ctx.index(expression, shallow=shape == _SIMPLE)
         for rule in _rules_for(type(expression), frozenset(ctx.nodes)):

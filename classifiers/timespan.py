@@ -286,6 +286,11 @@ def _column_key(node: exp.Expression | None) -> str | None:
             node = node.this
         if not isinstance(node, exp.Column):
             return None
+    args = node.args
+    if not (args.get("table") or args.get("db") or args.get("catalog")):
+        # An unqualified name, the usual case: ``parts`` would build a one-item list for it.
+        this = args.get("this")
+        return this.name.lower() if this else ""
     return ".".join([part.name for part in node.parts]).lower()
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from classifiers.context import StatementContext, table_name
 from classifiers.timespan import write_span
@@ -13,6 +16,11 @@ from .common import finding
 # Writes that produce rows from a source. DELETE and UPDATE change rows in place: their
 # reach is judged by scope, not as a backfill.
 _WRITES = (exp.Insert, exp.Merge, exp.Create)
+# The tokens after which sqlglot builds an ``exp.Where``: the WHERE keyword, an aggregate's
+# FILTER (whose WHERE is optional) and an optimizer hint (its comment is parsed on its own).
+_WHERE_TOKENS = frozenset({TokenType.WHERE, TokenType.FILTER, TokenType.HINT})
+# Dialects whose parser also turns a bare word into a WHERE (PRQL's ``filter`` transform).
+_WHERE_BY_NAME = frozenset({"prql"})
 
 
 def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -28,11 +36,15 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
         'sql.costly_backfill'
     """
     found: list[Finding] = []
+    # Searching a source query for WHERE clauses is most of this rule's cost, and most writes
+    # have none: when no token could have started one, the trees hold none to find.
+    kinds = ctx.kinds
+    wheres = _wheres if kinds is None or ctx.dialect in _WHERE_BY_NAME or not _WHERE_TOKENS.isdisjoint(kinds) else _none
     for kind in _WRITES:
         for node in ctx.nodes.get(kind, ()):
             if isinstance(node.parent, exp.When):
                 continue  # MERGE ... THEN INSERT: the MERGE itself is measured
-            conditions = _filters(node)
+            conditions = _filters(node, wheres)
             if not conditions:
                 continue
             span = write_span(conditions, ctx.now)
@@ -52,32 +64,35 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
     for node in ctx.nodes.get(exp.Into, ()):
         select = node.parent
         if isinstance(select, exp.Select):
-            span = write_span(_wheres(select), ctx.now)
+            span = write_span(wheres(select), ctx.now)
             if span is not None and (span.hours is None or span.hours > ctx.backfill_max_hours):
                 name = table_name(node.this)
                 found.append(finding(Category.COSTLY_BACKFILL, name, f"SELECT ... INTO {name} covers {span.description}", span.hours))
     return found
 
 
-def _filters(node: exp.Expression) -> list[exp.Expression]:
-    """The predicates that bound which rows a write touches or produces."""
+def _filters(node: exp.Expression, wheres: Callable[[object], list[exp.Expression]]) -> list[exp.Expression]:
+    """The predicates that bound which rows a write touches or produces.
+
+    ``wheres`` finds the WHERE conditions under a node (``_none`` when the statement has none).
+    """
     args = node.args
     with_ = args.get("with_")
-    conditions: list[exp.Expression] = _wheres(with_) if with_ is not None else []
+    conditions: list[exp.Expression] = wheres(with_) if with_ is not None else []
     if isinstance(node, exp.Insert):
         if args.get("where") is not None:
             conditions.append(args["where"])
-        conditions.extend(_wheres(node.expression))
+        conditions.extend(wheres(node.expression))
     elif isinstance(node, exp.Merge):
         if args.get("on") is not None:
             conditions.append(args["on"])
-        conditions.extend(_wheres(args.get("using")))
+        conditions.extend(wheres(args.get("using")))
         whens = args.get("whens")
         for when in whens.expressions if whens else []:
             if when.args.get("condition") is not None:
                 conditions.append(when.args["condition"])
     elif isinstance(node, exp.Create) and isinstance(node.expression, exp.Query):
-        conditions.extend(_wheres(node.expression))
+        conditions.extend(wheres(node.expression))
     return conditions
 
 
@@ -85,3 +100,7 @@ def _wheres(source: object) -> list[exp.Expression]:
     if not isinstance(source, exp.Expression) or isinstance(source, exp.Values):
         return []
     return [where.this for where in source.find_all(exp.Where)]
+
+
+def _none(source: object) -> list[exp.Expression]:
+    return []

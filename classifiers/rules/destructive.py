@@ -90,16 +90,19 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
             name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows"))
     for node in ctx.nodes.get(exp.Insert, ()):
-        name = table_name(node.this)
         if isinstance(node.parent, exp.When):
             continue
-        if node.args.get("overwrite"):
+        args = node.args
+        if args.get("overwrite"):
+            name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE replaces the existing rows of {name}"))
-        elif node.args.get("where") is not None:
-            condition = shown(node.args["where"], ctx.dialect)
+        elif args.get("where") is not None:
+            name = table_name(node.this)
+            condition = shown(args["where"], ctx.dialect)
             found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE WHERE {condition} replaces the matching rows of {name}"))
-        elif node.args.get("using"):
-            keys = ", ".join(key.name for key in node.args["using"])
+        elif args.get("using"):
+            name = table_name(node.this)
+            keys = ", ".join(key.name for key in args["using"])
             found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE USING ({keys}) replaces the rows of {name} sharing those keys"))
     for node in ctx.nodes.get(exp.MultitableInserts, ()):
         # sqlglot keeps no OVERWRITE flag on INSERT OVERWRITE ALL: its second token says it.

@@ -45,6 +45,17 @@ def read_tables(expression: exp.Expression) -> tuple[Finding, ...]:
 
     Used where the statement is known to be a pure read without walking its whole tree.
     """
+    if type(expression) is exp.Select:
+        # Most reads are one SELECT with no CTE or join, from one table or from nothing.
+        args = expression.args
+        if not args.get("joins") and args.get("with_") is None:
+            from_ = args.get("from_")
+            if from_ is None:
+                return _NOTHING_SELECTED
+            source = from_.this
+            if type(source) is exp.Table:
+                name = table_name(source)
+                return _reads((name,)) if name else _NOTHING_SELECTED
     names: list[str] = []
     pending = [expression]
     while pending:
@@ -88,6 +99,9 @@ def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding
 def _reads_nothing(kind: str) -> Finding:
     verb = "explains" if kind == "DESCRIBE" else "reads"
     return finding(Category.READ, None, f"{kind} {verb} no stored table")
+
+
+_NOTHING_SELECTED = (_reads_nothing("SELECT"),)
 
 
 @lru_cache(maxsize=1024)
