@@ -49,7 +49,7 @@ class SlackSettings(Model):
     @classmethod
     def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL, e.g. https://hooks.slack.com/services/T000/B000/XXXX")
+            raise ValueError("must be an http(s) URL, e.g. https://hooks.slack.com/services/T000/B000/abc123")
         return value
 
     @field_validator("details_base_url")
