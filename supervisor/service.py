@@ -147,6 +147,16 @@ class Supervisor:
         """Load the ladder file and open the ledger at these paths."""
         return cls(ladder=load_ladder(ladder), ledger=ledger)
 
+    @contextmanager
+    def held(self) -> Iterator[Supervisor]:
+        """Keep the ledger attached across the operations inside, for a batch job (a replay, the demo).
+
+        Every other process waits for the ledger until the block ends: never use it in a server
+        or around anything that waits on people or networks.
+        """
+        with self.store.held():
+            yield self
+
     # -- deciding -------------------------------------------------------------------------------
 
     def assess(self, proposal: Proposal) -> Assessment:

@@ -109,7 +109,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
-_process_lock = threading.Lock()
+_process_lock = threading.RLock()
 _process_db: tuple[int, duckdb.DuckDBPyConnection] | None = None
 
 
@@ -132,6 +132,7 @@ class Store:
     def __init__(self, path: str | Path, *, lock_timeout_s: float = _LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
+        self._held = False
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -141,6 +142,9 @@ class Store:
             LedgerError: the file cannot be opened, is not a trustladder ledger, or stays locked.
         """
         with _process_lock:
+            if self._held:
+                yield from self._held_transaction(_database())
+                return
             db = _database()
             version = self._attach(db)
             detached = False
@@ -161,6 +165,46 @@ class Store:
             finally:
                 if not detached:
                     db.execute(f"USE memory; DETACH {_ALIAS}")
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the file attached across the transactions inside: for a batch job that owns the ledger.
+
+        Each operation inside still commits on its own, but skips the attach and detach that
+        make up most of a small operation's cost. Every other process waits on the lock until the
+        block ends, so hold the ledger only for work that does not wait on anything else (a
+        replay, the demo), never in a server.
+
+        Raises:
+            LedgerError: the file cannot be opened, is not a trustladder ledger, or stays locked.
+        """
+        with _process_lock:
+            if self._held:
+                yield
+                return
+            db = _database()
+            version = self._attach(db)
+            try:
+                if version != SCHEMA_VERSION:
+                    self._migrate(db, version)
+                else:
+                    db.execute("COMMIT")
+                self._held = True
+                yield
+            finally:
+                self._held = False
+                checkpoint = f"CHECKPOINT {_ALIAS}; " if self._wal_bytes() > _CHECKPOINT_WAL_BYTES else ""
+                db.execute(f"{checkpoint}USE memory; DETACH {_ALIAS}")
+
+    @staticmethod
+    def _held_transaction(db: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _wal_bytes(self) -> int:
         try:
