@@ -117,6 +117,19 @@ def _add_decision_commands(commands: Any) -> None:
     _json(outcome)
     outcome.set_defaults(handler=handlers.outcome)
 
+    review = commands.add_parser(
+        "review",
+        help="sampled executions that ran without a human: list them, or record a verdict",
+        description="Without ID: the sampled executions awaiting review. With ID and VERDICT: record it; 'bad' counts as an incident for the type.",
+    )
+    review.add_argument("id", nargs="?", help="a sampled proposal's id")
+    review.add_argument("verdict", nargs="?", choices=["good", "bad"], help="what the review found")
+    review.add_argument("--by", help="the reviewer (a member of the type's review group)")
+    review.add_argument("--note", help="what was found; required for bad")
+    review.add_argument("--all", action="store_true", help="list reviewed executions too")
+    _json(review)
+    review.set_defaults(handler=handlers.review)
+
     ladder = commands.add_parser("ladder", help="each action type: level, ceiling, outcomes, promotion", description="The trust ladder's state.")
     _json(ladder)
     ladder.set_defaults(handler=handlers.ladder, ladder_command=None)

@@ -220,6 +220,23 @@ def outcome(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def review(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder review [ID good|bad --by WHO [--note TEXT]]``: the sampled-review queue, or a verdict."""
+    from supervisor.render import render_review, render_reviews
+    from supervisor.review import Verdict
+
+    supervisor = supervisor_for(args)
+    if args.id is None:
+        found = supervisor.reviews(pending=None if args.all else True)
+        emit(out, args, {"reviews": [r.model_dump(mode="json") for r in found]}, render_reviews(found))
+        return EXIT_OK
+    if args.verdict is None or not args.by:
+        raise UsageError("record a review as 'trustladder review ID good|bad --by WHO [--note TEXT]'")
+    result = supervisor.review(args.id, Verdict(args.verdict), by=args.by, note=args.note, now=now())
+    emit(out, args, result.model_dump(mode="json"), render_review(result))
+    return EXIT_OK
+
+
 def ladder(args: argparse.Namespace, out: TextIO) -> int:
     """``trustladder ladder`` and its ``promote`` / ``demote`` sign-offs."""
     from supervisor.render import render_ladder

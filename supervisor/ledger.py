@@ -17,6 +17,7 @@ from pydantic import Field
 from supervisor.approvals import ApprovalRequest, ApprovalState, Vote
 from supervisor.models import Assessment, Model, Outcome, PolicyDecision, Proposal
 from supervisor.promotion import Evidence, LevelChange
+from supervisor.review import SampledReview
 from supervisor.standing import StandingApproval
 from supervisor.store import rows
 
@@ -631,3 +632,41 @@ def record_delivery(db: duckdb.DuckDBPyConnection, channel: str, seq: int, *, ok
                last_at = excluded.last_at, detail = excluded.detail""",
         [channel, seq, "sent" if ok else "failed", _naive(now), detail],
     )
+
+
+def insert_review(db: duckdb.DuckDBPyConnection, review: SampledReview) -> None:
+    """Queue a sampled execution for review (once per proposal)."""
+    db.execute(
+        "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL) ON CONFLICT DO NOTHING",
+        [review.proposal_id, review.action_type, review.level, review.share, review.group, _naive(review.sampled_at)],
+    )
+
+
+def save_review(db: duckdb.DuckDBPyConnection, review: SampledReview) -> None:
+    """Record a review's verdict."""
+    assert review.verdict is not None and review.reviewed_at is not None
+    db.execute(
+        "UPDATE reviews SET verdict = ?, reviewed_by = ?, reviewed_at = ?, note = ? WHERE proposal_id = ?",
+        [review.verdict.value, review.reviewed_by, _naive(review.reviewed_at), review.note, review.proposal_id],
+    )
+
+
+def reviews(db: duckdb.DuckDBPyConnection, *, pending: bool | None = None, proposal_id: str | None = None) -> list[SampledReview]:
+    """Sampled reviews, oldest first: all, pending only (``pending=True``), done only (False), or one proposal's."""
+    where, params = [], []
+    if pending is not None:
+        where.append("verdict IS NULL" if pending else "verdict IS NOT NULL")
+    if proposal_id is not None:
+        where.append("proposal_id = ?")
+        params.append(proposal_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    found = rows(
+        db,
+        f"""SELECT proposal_id, action_type, level, share, review_group AS "group", sampled_at, verdict, reviewed_by, reviewed_at, note
+            FROM reviews {clause} ORDER BY sampled_at, proposal_id""",
+        params,
+    )
+    for row in found:
+        row["sampled_at"] = utc(row["sampled_at"])
+        row["reviewed_at"] = utc(row["reviewed_at"]) if row["reviewed_at"] else None
+    return [SampledReview.model_validate(row) for row in found]

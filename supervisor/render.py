@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # the classify path must not import the ledger (and with it D
     from supervisor.ledger import StoredProposal
     from supervisor.packet import Measurement, Packet
     from supervisor.promotion import LadderStatus
+    from supervisor.review import SampledReview
+    from supervisor.service import ReviewResult
 
 _SQL_WIDTH = 100
 
@@ -211,6 +213,36 @@ def render_ladder(rows: list[LadderStatus]) -> str:
         for row in rows
     ]
     return _table(("action type", "level", "ceiling", "ok/fail/inc/rb", "at level", "promotion"), table)
+
+
+def render_reviews(found: list[SampledReview]) -> str:
+    """One line per sampled execution."""
+    if not found:
+        return "no sampled executions await review\n"
+    rows = [
+        (
+            r.proposal_id,
+            r.action_type,
+            str(r.level),
+            f"{r.sampled_at:%Y-%m-%d %H:%M}",
+            r.group or "-",
+            f"{r.verdict.value} by {r.reviewed_by}" + (f": {r.note}" if r.note else "") if r.verdict else "pending: trustladder review ID good|bad --by WHO",
+        )
+        for r in found
+    ]
+    return _table(("id", "action type", "level", "ran (UTC)", "group", "review"), rows)
+
+
+def render_review(result: ReviewResult) -> str:
+    """A recorded verdict, and what it did to the ladder."""
+    review = result.review
+    text = f"reviewed {review.proposal_id} ({review.action_type} at level {review.level}): {review.verdict.value if review.verdict else '-'}"
+    if result.outcome is not None:
+        text += f"\ncounted as an incident for {result.outcome.action_type}"
+        change = result.outcome.level_change
+        if change is not None:
+            text += f"\n{change.action_type}: level {change.from_level} -> {change.to_level} ({change.reason}: {change.message})"
+    return text + "\n"
 
 
 def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:

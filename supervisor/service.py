@@ -49,6 +49,7 @@ from supervisor.promotion import (
     promotion,
     status,
 )
+from supervisor.review import SampledReview, Verdict, sample
 from supervisor.standing import StandingApproval
 from supervisor.store import Store
 from supervisor.trust_ladder import Ladder, load_ladder
@@ -121,6 +122,13 @@ class RunRecord(Model):
     outcome: OutcomeRecord | None = Field(default=None, description="The outcome it counted as, when it executed.")
 
 
+class ReviewResult(Model):
+    """A recorded review verdict, and the incident it counted as when it was bad."""
+
+    review: SampledReview = Field(description="The review with its verdict.")
+    outcome: OutcomeRecord | None = Field(default=None, description="The incident recorded for a bad verdict (None when good, or already an incident).")
+
+
 class TickReport(Model):
     """What ``tick`` did to timed-out approval requests."""
 
@@ -180,7 +188,7 @@ class Supervisor:
             ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=first_proposed)
             self._audit(events, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
-            if decision.decision is Decision.REQUIRE_APPROVAL:
+            if decision.decision is Decision.REQUIRE_APPROVAL or _observed(decision, assessment):
                 request = open_request(
                     proposal_id=pid,
                     action_type=assessment.action_type,
@@ -308,6 +316,12 @@ class Supervisor:
             if run_id is not None:
                 ledger.insert_run(db, run_id=run_id, proposal_id=proposal_id, cleared_at=now)
             self._audit(events, "execution.cleared", actor, proposal_id, now, execution=seq, decision=fresh.decision.value, level=fresh.level, run_id=run_id)
+            share = sample(proposal_id, stored.assessment, fresh, self.ladder)
+            if share is not None:
+                group = self.ladder.review_group(stored.assessment.action_type)
+                queued = SampledReview(proposal_id=proposal_id, action_type=stored.assessment.action_type, level=fresh.level, share=share, group=group, sampled_at=now)
+                ledger.insert_review(db, queued)
+                self._audit(events, "review.sampled", "trustladder", proposal_id, now, level=fresh.level, share=share, group=group)
             return Clearance(proposal_id=proposal_id, may_run=True, decision=fresh, reasons=fresh.reasons, execution=seq)
 
     def _violation(self, db: Any, events: list[audit.Event], stored: StoredProposal, refusal: Reason, *, actor: str | None, run_id: str | None, now: datetime) -> None:
@@ -335,6 +349,8 @@ class Supervisor:
             return Reason(code="already_executed", message="it was already executed once; propose it again to run it again")
         if fresh.mode == "observe":
             return Reason(code="observe_mode", message="the ladder is in observe mode: nothing runs")
+        if stored.decision.mode == "observe":
+            return Reason(code="observe_mode", message="it was proposed in observe mode, where verdicts are only recorded; propose it again")
         if fresh.decision is Decision.DENY:
             return fresh.reasons[0]
         if fresh.decision.may_run:
@@ -389,6 +405,40 @@ class Supervisor:
             return
         state = request.state.value if request else stored.decision.decision.value
         raise UsageError(f"proposal {stored.proposal_id} was never cleared to run ({state}); an outcome needs an approved or allowed proposal")
+
+    # -- sampled review -------------------------------------------------------------------------
+
+    def reviews(self, *, pending: bool | None = True) -> list[SampledReview]:
+        """Sampled executions: awaiting review (default), reviewed (False) or all (None)."""
+        with self.store.transaction() as db:
+            return ledger.reviews(db, pending=pending)
+
+    def review(self, proposal_id: str, verdict: Verdict, *, by: str, note: str | None = None, now: datetime) -> ReviewResult:
+        """A reviewer's verdict on a sampled execution; ``bad`` counts as an incident for its type."""
+        with self._recording() as (db, events):
+            stored = self._stored(db, proposal_id)
+            found = ledger.reviews(db, proposal_id=proposal_id)
+            if not found:
+                raise UsageError(f"proposal {proposal_id} was not sampled for review; list the queue with 'trustladder review'")
+            queued = found[0]
+            if queued.verdict is not None:
+                raise ApprovalError(f"proposal {proposal_id} was already reviewed ({queued.verdict.value} by {queued.reviewed_by})")
+            if stored.proposal.agent is not None and by.casefold() == stored.proposal.agent.casefold():
+                raise ApprovalError(f"{by} proposed {proposal_id} and cannot review it; ask someone in group {queued.group}")
+            members = self.ladder.approvers_of(queued.group)
+            if by not in members:
+                who = ", ".join(members) or "nobody (add people under approvals.approvers in the ladder)"
+                raise ApprovalError(f"{by} is not in group {queued.group}, which reviews {queued.action_type}: {who}")
+            if verdict is Verdict.BAD and not (note or "").strip():
+                raise UsageError("a bad verdict needs a note saying what was wrong; pass --note TEXT")
+            done = queued.model_copy(update={"verdict": verdict, "reviewed_by": by, "reviewed_at": now, "note": note})
+            ledger.save_review(db, done)
+            self._audit(events, "review.recorded", by, proposal_id, now, verdict=verdict.value, note=note)
+            outcome = None
+            latest = [row for row in ledger.outcomes_of(db, proposal_id) if not row["superseded"]]
+            if verdict is Verdict.BAD and not (latest and Outcome(latest[-1]["outcome"]).is_severe):
+                outcome = self._record_outcome(db, events, stored, Outcome.INCIDENT, note=f"sampled review by {by}: {note}", by=by, now=now)
+            return ReviewResult(review=done, outcome=outcome)
 
     # -- orchestrators --------------------------------------------------------------------------
 
@@ -661,6 +711,11 @@ class Supervisor:
 
     def _audit(self, events: list[audit.Event], event: str, actor: str | None, subject: str | None, now: datetime, **payload: Any) -> None:
         events.append(audit.Event(event=event, actor=actor, subject=subject, payload=payload, policy_version=self.ladder.policy_version, at=now))
+
+
+def _observed(decision: PolicyDecision, assessment: Assessment) -> bool:
+    """In observe mode every write is put to a human, so the report can compare their verdicts with the ladder's."""
+    return decision.mode == "observe" and assessment.writes and decision.ladder_decision is not Decision.DENY
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:

@@ -29,7 +29,7 @@ import duckdb
 
 from supervisor.errors import LedgerError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _ALIAS = "ledger"
 _LOCK_TIMEOUT_S = 60.0
 # A propose writes about 4 kB of log and each transaction in the log adds about a millisecond to
@@ -106,6 +106,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE deliveries (
             channel VARCHAR NOT NULL, audit_seq BIGINT NOT NULL, attempts INTEGER NOT NULL, status VARCHAR NOT NULL,
             last_at TIMESTAMP NOT NULL, detail VARCHAR, PRIMARY KEY (channel, audit_seq))""",
+    ),
+    # Sampled after-the-fact reviews of executions that needed no human.
+    3: (
+        """CREATE TABLE reviews (
+            proposal_id VARCHAR PRIMARY KEY, action_type VARCHAR NOT NULL, level INTEGER NOT NULL, share DOUBLE NOT NULL,
+            review_group VARCHAR, sampled_at TIMESTAMP NOT NULL, verdict VARCHAR, reviewed_by VARCHAR, reviewed_at TIMESTAMP, note VARCHAR)""",
     ),
 }
 

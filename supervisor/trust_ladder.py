@@ -89,6 +89,30 @@ class Escalations(Model):
     backfill_max_hours: float = Field(default=24, gt=0, description="A backfill spanning more than this is costly.")
 
 
+class Review(Model):
+    """After-the-fact review of a sample of the actions that ran without a human (levels 3 and 4)."""
+
+    sample: float = Field(default=0.05, ge=0, le=1, description="Share of level 3 and 4 executions queued for review; 0 turns sampling off.")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="Action-type glob -> risk weight: a type of weight w is sampled at w x sample (at most every one)."
+    )
+    group: str | None = Field(default=None, description="Who reviews; default: the approval route of each type.")
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        for pattern, weight in value.items():
+            if not weight >= 0:
+                raise ValueError(f"weights[{pattern!r}] is {weight}; use a number of 0 or more")
+        return value
+
+    def share_for(self, action_type: str) -> float:
+        """The chance one execution of a type is sampled: the most specific weight glob times ``sample``."""
+        matches = [pattern for pattern in self.weights if fnmatchcase(action_type, pattern)]
+        weight = self.weights[max(matches, key=_specificity)] if matches else 1.0
+        return min(1.0, self.sample * weight)
+
+
 class Approvals(Model):
     """Who approves what, and how long a request waits before it escalates."""
 
@@ -152,6 +176,7 @@ class Ladder(Model):
     demotion: DemotionRules = Field(default_factory=DemotionRules, description="Demotion defaults.")
     escalations: Escalations = Field(default_factory=Escalations, description="Never-negotiable escalations.")
     approvals: Approvals = Field(default_factory=Approvals, description="Approvers, routes and timeouts.")
+    review: Review = Field(default_factory=Review, description="Sampled after-the-fact review of silent actions.")
     ownership: dict[str, str] = Field(default_factory=dict, description="Table/asset glob -> owning team.")
     compliance: dict[str, list[str]] = Field(default_factory=dict, description="Table/asset glob -> compliance tags, e.g. [pii].")
     freezes: list[FreezeWindow] = Field(default_factory=list, description="Freeze windows.")
@@ -193,6 +218,10 @@ class Ladder(Model):
     def approvers_of(self, group: str | None) -> list[str]:
         """The people in an approver group (none for an unknown group)."""
         return list(self.approvals.approvers.get(group, [])) if group else []
+
+    def review_group(self, action_type: str) -> str | None:
+        """The group that reviews sampled executions of a type."""
+        return self.review.group or self.route(action_type)
 
     def ladder_group(self) -> str | None:
         """The group that signs off level changes."""
