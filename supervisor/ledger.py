@@ -46,14 +46,20 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def type_state(db: duckdb.DuckDBPyConnection, action_type: str) -> tuple[int | None, datetime | None]:
-    """An action type's latest recorded level (None if it never changed level) and when it was first proposed (None if never)."""
+def type_state(db: duckdb.DuckDBPyConnection, action_type: str, *, now: datetime) -> tuple[int | None, datetime | None, list[StandingApproval]]:
+    """What a new proposal of a type is decided on, in one read: the type's latest recorded level
+    (None if it never changed level), when it was first proposed (None if never), and the standing
+    approvals in force at ``now``."""
     row = db.execute(
         """SELECT (SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = $1),
-                  (SELECT first_proposed FROM action_types WHERE action_type = $1)""",
-        [action_type],
+                  (SELECT first_proposed FROM action_types WHERE action_type = $1),
+                  (SELECT list(body ORDER BY granted_at, id) FROM standing_approvals
+                   WHERE revoked_at IS NULL AND granted_at <= $2 AND expires_at > $2)""",
+        [action_type, _naive(now)],
     ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+    if not row:
+        return None, None, []
+    return row[0], row[1], [StandingApproval.model_validate_json(body) for body in row[2] or ()]
 
 
 def insert_proposal(

@@ -149,6 +149,7 @@ class Supervisor:
     def __init__(self, *, ladder: Ladder, ledger: str | Path, lock_timeout_s: float = 60.0) -> None:
         self.ladder = ladder
         self.store = Store(ledger, lock_timeout_s=lock_timeout_s)
+        self._head = audit.Head()
 
     @classmethod
     def from_paths(cls, *, ladder: str | Path, ledger: str | Path) -> Supervisor:
@@ -182,10 +183,9 @@ class Supervisor:
         assessment = self.assess(proposal)
         pid = proposal_id or uuid.uuid4().hex[:12]
         with self._recording() as (db, events):
-            recorded, first_proposed = ledger.type_state(db, assessment.action_type)
-            level = self.ladder.policy_for(assessment.action_type).initial if recorded is None else int(recorded)
-            decision = self._decide(db, proposal, assessment, now, level=level)
-            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=first_proposed)
+            state = ledger.type_state(db, assessment.action_type, now=now)
+            decision = self._decide(db, proposal, assessment, now, state=state)
+            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=state[1])
             self._audit(events, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
             if decision.decision is Decision.REQUIRE_APPROVAL or _observed(decision, assessment):
@@ -679,11 +679,16 @@ class Supervisor:
             raise UsageError(f"no proposal {proposal_id!r} in {self.store.path}; list pending ones with 'trustladder queue'")
         return stored
 
-    def _decide(self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime, *, level: int | None = None) -> PolicyDecision:
-        """The one decision path: the type's level and the standing approvals from the ledger, then ``decide``."""
-        standing = tuple(ledger.standing_approvals(db, active_at=now))
-        current = self._level(db, assessment.action_type) if level is None else level
-        return decide(proposal, assessment, self.ladder, level=current, now=now, standing=standing)
+    def _decide(
+        self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime, *, state: tuple[int | None, Any, list[StandingApproval]] | None = None
+    ) -> PolicyDecision:
+        """The one decision path: the type's level and the standing approvals from the ledger, then ``decide``.
+
+        ``state`` is what ``ledger.type_state`` returned in this transaction, when the caller has read it.
+        """
+        recorded, _, standing = ledger.type_state(db, assessment.action_type, now=now) if state is None else state
+        level = self.ladder.policy_for(assessment.action_type).initial if recorded is None else int(recorded)
+        return decide(proposal, assessment, self.ladder, level=level, now=now, standing=tuple(standing))
 
     def _level(self, db: Any, action_type: str) -> int:
         row = db.execute("SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = ?", [action_type]).fetchone()

@@ -212,8 +212,9 @@ def test_observe_mode_records_everything_and_clears_nothing(make_supervisor: Cal
     sup = make_supervisor(mode="observe", action_types={"sql.write": {"initial": 3, "ceiling": 3}})
     recorded = sup.propose(sql(WRITE), now=T0)
     assert (recorded.decision.decision, recorded.decision.ladder_decision) == (Decision.DENY, Decision.ALLOW)
+    assert recorded.approval is not None  # a human records what they would have decided
     assert not sup.authorize(recorded.proposal_id, now=T0).may_run
-    assert sup.verify_audit().entries == 2  # proposal.created, execution.refused
+    assert [e.event for e in sup.audit_entries()] == ["proposal.created", "approval.requested", "execution.refused"]
 
 
 TAMPER = [
