@@ -118,7 +118,7 @@ def _flags(report: Report) -> list[str]:
             flags.append(f"  ! {_clean(t.action_type)}: the ladder would have run {t.agreement.ran_what_human_rejected} proposal(s) a human rejected (observe mode)")
         if t.reviews.bad:
             flags.append(f"  ! {_clean(t.action_type)}: {t.reviews.bad} sampled review(s) found an execution bad, each counted as an incident")
-    if flags:
+    if any(t.approvals.over_gated for t in report.action_types):
         flags.append(
             f"  (over-gated: at least {report.over_gated_percent}% of at least {report.over_gated_min_decided} human decisions were approvals)"
         )
