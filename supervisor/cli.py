@@ -144,6 +144,20 @@ def _add_decision_commands(commands: Any) -> None:
     demote.add_argument("--reason", required=True, help="why")
     _json(demote)
 
+    report = commands.add_parser(
+        "report",
+        help="approval rates, waits, outcomes, agreement and levels over time, per action type",
+        description="How the ladder is doing: per action type its level over time, outcomes and error rate, approval rate (flagging "
+        "over-gated types), rejection reasons, time to decision, observe-mode agreement, sampled reviews, promotion candidates "
+        "and recent demotions.",
+    )
+    span = report.add_mutually_exclusive_group()
+    span.add_argument("--since", type=_moment, metavar="DATE", help="only from this date (midnight UTC) or ISO 8601 time on; default the whole ledger")
+    span.add_argument("--days", type=_days, metavar="N", help="only the last N days")
+    report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts to FILE, and print its path")
+    _json(report)
+    report.set_defaults(handler=handlers.report)
+
     audit = commands.add_parser("audit", help="verify or export the audit trail", description="The tamper-evident audit trail.")
     actions = audit.add_subparsers(dest="audit_command", metavar="{verify,export}", parser_class=_Parser)
     actions.required = True
@@ -216,6 +230,16 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date or time; use e.g. 2026-12-31 or 2026-12-31T18:00:00Z") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _proposal_options(command: argparse.ArgumentParser) -> None:

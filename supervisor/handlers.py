@@ -282,6 +282,48 @@ def standing(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def report(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder report [--since DATE | --days N] [--html FILE] [--json]``: how the ladder is doing.
+
+    Text by default; ``--json`` prints the whole ``Report``; ``--html FILE`` writes a
+    self-contained page with charts and prints its path (after the JSON, with ``--json``).
+    """
+    from datetime import timedelta
+
+    from supervisor.report_text import render_report
+
+    moment = now()
+    target = _html_target(args.html) if args.html is not None else None
+    since = moment - timedelta(days=args.days) if args.days is not None else args.since
+    found = supervisor_for(args).report(now=moment, since=since)
+    if target is not None:
+        from supervisor.report_html import render_report_html
+
+        try:
+            target.write_text(render_report_html(found), encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write the report to {target} ({error.strerror}); pass --html FILE in a writable directory") from None
+    if args.json:
+        emit(out, args, found.model_dump(mode="json"), "")
+    elif target is None:
+        out.write(render_report(found))
+    if target is not None:
+        (sys.stderr if args.json else out).write(f"wrote {target}\n")
+    return EXIT_OK
+
+
+def _html_target(path: str) -> Path:
+    """Where --html writes, checked before the ledger is read so a typo fails at once."""
+    if not path.strip():
+        raise UsageError("--html needs a file name, e.g. --html report.html")
+    target = Path(path)
+    if path.endswith(("/", "\\")) or target.is_dir():
+        raise UsageError(f"--html {path!r} is a directory; pass a file name, e.g. --html report.html")
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write the report to {path}: directory {target.parent} does not exist; create it or pass another --html FILE")
+    return target
+
+
 def audit(args: argparse.Namespace, out: TextIO) -> int:
     """``trustladder audit verify`` / ``audit export``."""
     supervisor = supervisor_for(args)

@@ -49,6 +49,8 @@ from supervisor.promotion import (
     promotion,
     status,
 )
+from supervisor.report import DEMOTION_DAYS, TOP_REASONS, Report, build_report
+from supervisor.report_queries import gather
 from supervisor.review import SampledReview, Verdict, sample
 from supervisor.standing import StandingApproval
 from supervisor.store import Store
@@ -613,6 +615,30 @@ class Supervisor:
         """Level changes, oldest first (of one type, or of all), for charts of level over time."""
         with self.store.transaction() as db:
             return ledger.level_history(db, action_type)
+
+    def report(self, *, now: datetime, since: datetime | None = None, demotion_days: int = DEMOTION_DAYS) -> Report:
+        """Approval rates, waits, outcomes, agreement and levels over time, per action type.
+
+        The ledger is read in one transaction (aggregates only) and released before the report
+        is assembled, so rendering it never holds the ledger.
+
+        Args:
+            now: the end of the range.
+            since: the start of the range; None for the whole ledger.
+            demotion_days: without ``since``, demotions of the last this many days are listed.
+
+        Returns:
+            The report.
+        """
+        if since is not None and since > now:
+            raise UsageError(f"--since {since:%Y-%m-%d %H:%M} UTC is in the future; pass a date on or before today")
+        if demotion_days < 1:
+            raise UsageError(f"demotion_days must be at least 1, got {demotion_days}")
+        with self.store.transaction() as db:
+            figures = gather(db, since=since, until=now, top_reasons=TOP_REASONS)
+            found = self._evidence_all(db)
+        statuses = [status(found[name], self.ladder, now=now) for name in sorted(found)]
+        return build_report(figures, statuses, self.ladder, now=now, since=since, demotion_days=demotion_days)
 
     def promote(self, action_type: str, *, by: str, now: datetime) -> LevelChange:
         """A platform approver's sign-off on a due promotion."""
