@@ -94,7 +94,7 @@ def test_the_warehouse_adapter_exports_exactly_its_public_names() -> None:
     import integrations.warehouse
 
     public = {name for name in vars(integrations.warehouse) if not name.startswith("_")}
-    modules = {"assets", "catalog", "measure", "statements", "annotations"}
+    modules = {"assets", "catalog", "demo", "measure", "statements", "annotations"}
     assert public - modules == set(integrations.warehouse.__all__)
 
 
