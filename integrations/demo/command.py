@@ -239,7 +239,8 @@ def render(report: DemoReport) -> str:
             f"destructive proposals executed without approval: {check.executed_without_approval} (from the ledger: {check.proposed} destructive proposals, "
             f"{check.approved} approved, {check.executed} executed, {check.rejected} rejected, {check.expired} expired, {waiting} waiting)"
         ),
-        f"runs the gate refused when they came to run: {report.refused_at_gate} (decided before their type was demoted)",
+        f"runs the gate refused when they came to run: {report.refused_at_gate}"
+        + (" (decided before their type was demoted; the agent proposed them again)" if report.refused_at_gate else ""),
         f"audit chain: {'ok' if report.audit_ok else 'BROKEN'}, {report.audit_entries:,} entries",
         f"warehouse {report.warehouse}: {_rows(report.warehouse_rows)}",
     ]
