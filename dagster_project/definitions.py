@@ -2,7 +2,9 @@
 
 Paths come from the same environment variables as the CLI (``TRUSTLADDER_LADDER``,
 ``TRUSTLADDER_LEDGER``) plus ``TRUSTLADDER_WAREHOUSE`` for the demo warehouse, relative to the
-directory Dagster starts in.
+directory Dagster starts in. After ``trustladder demo``, set
+``TRUSTLADDER_WAREHOUSE=.trustladder/demo_warehouse.duckdb`` to run on the demo's warehouse and
+ledger (the ledger's default is already the demo's).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ EXIT_USAGE = 2
 DEFAULT_LADDER = "trust_ladder.yaml"
 DEFAULT_LEDGER = ".trustladder/ledger.duckdb"
 DEFAULT_DIALECT = "duckdb"
+DEMO_SEED = 7
 
 
 class _Parser(argparse.ArgumentParser):
@@ -210,6 +211,20 @@ def _add_decision_commands(commands: Any) -> None:
     serve.add_argument("--config", help="serve config with users, tokens and the session secret (env TRUSTLADDER_SERVE_CONFIG)")
     _measure_options(serve)
     serve.set_defaults(handler=handlers.serve)
+
+    demo = commands.add_parser(
+        "demo",
+        help="build a demo warehouse and play weeks of agent proposals into a new ledger",
+        description="Build a DuckDB demo warehouse and play simulated weeks of an agent's proposals, reviews, runs and "
+        "outcomes into the ledger (which must be new or empty), then print how the ladder evolved.",
+    )
+    demo.add_argument("--weeks", type=int, default=8, help="how many weeks to simulate (default 8)")
+    demo.add_argument("--seed", type=int, default=DEMO_SEED, help=f"random seed; the same seed plays the same weeks (default {DEMO_SEED})")
+    demo.add_argument("--warehouse", default=".trustladder/demo_warehouse.duckdb", metavar="PATH", help="the demo warehouse to build (default .trustladder/demo_warehouse.duckdb)")
+    demo.add_argument("--start", metavar="DATE", help="Monday of the first week, YYYY-MM-DD (default: the weeks end this Monday)")
+    demo.add_argument("--replace", action="store_true", help="delete the ledger (and its .wal) first, and re-create the warehouse")
+    _json(demo)
+    demo.set_defaults(handler=handlers.demo)
 
     tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
     _json(tick)

@@ -397,3 +397,14 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     print(f"trustladder: serving the web inbox on http://{args.host}:{args.port}/ (API docs at /api/docs)", file=sys.stderr, flush=True)
     web.serve(supervisor=supervisor, config=config, host=args.host, port=args.port, measure=_warehouse_measurer(args))
     return EXIT_OK
+
+
+def demo(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder demo``: build the demo warehouse and play simulated weeks into a new ledger.
+
+    The demo drives the facade and a DuckDB warehouse, so it lives with the adapters
+    (``integrations.demo``) and is loaded by name only when this command runs.
+    """
+    command = importlib.import_module("integrations.demo.command")
+    code: int = command.run(args, out, now=now())
+    return code

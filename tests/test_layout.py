@@ -38,10 +38,13 @@ def test_core_packages_never_import_adapters() -> None:
 #   supervisor/handlers.py -> integrations.web: 'trustladder serve' runs the web inbox.
 #   supervisor/handlers.py -> integrations.warehouse: 'trustladder show --warehouse' measures the
 #   blast radius on a warehouse, only when the user asks for it.
+#   supervisor/handlers.py -> integrations.demo.command: 'trustladder demo' builds a DuckDB warehouse
+#   and drives the facade, so it lives with the adapters.
 LAZY_ADAPTER_IMPORTS = {
     ("supervisor/handlers.py", "integrations.notify.command"),
     ("supervisor/handlers.py", "integrations.web"),
     ("supervisor/handlers.py", "integrations.warehouse"),
+    ("supervisor/handlers.py", "integrations.demo.command"),
 }
 
 
@@ -94,8 +97,16 @@ def test_the_warehouse_adapter_exports_exactly_its_public_names() -> None:
     import integrations.warehouse
 
     public = {name for name in vars(integrations.warehouse) if not name.startswith("_")}
-    modules = {"assets", "catalog", "measure", "statements", "annotations"}
+    modules = {"assets", "catalog", "demo", "measure", "statements", "annotations"}
     assert public - modules == set(integrations.warehouse.__all__)
+
+
+def test_the_demo_exports_exactly_its_public_names() -> None:
+    import integrations.demo
+
+    public = {name for name in vars(integrations.demo) if not name.startswith("_")}
+    modules = {"command", "figures", "simulation", "workload", "annotations"}
+    assert public - modules == set(integrations.demo.__all__)
 
 
 def test_classifiers_never_import_the_ledger_or_policy() -> None:

@@ -18,6 +18,7 @@ from dagster import OpExecutionContext
 
 from integrations.dagster.reexecute import reexecute_from_failure
 from integrations.dagster.resource import TAG_REEXECUTION_OF
+from integrations.warehouse.demo import OPS_LOG
 from supervisor.errors import UsageError
 
 
@@ -77,7 +78,7 @@ def record_in_ops_log(context: OpExecutionContext, request: ActionRequest) -> Ma
     if request.warehouse is None:
         raise UsageError(f"{request.action} is recorded in the warehouse's ops_log, and this job has no warehouse resource")
     with request.warehouse.get_connection() as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS ops_log (proposal_id VARCHAR, action VARCHAR, target VARCHAR, params JSON, run_id VARCHAR, logged_at TIMESTAMP DEFAULT now())")
+        conn.execute(OPS_LOG)
         conn.execute(
             "INSERT INTO ops_log (proposal_id, action, target, params, run_id) VALUES (?, ?, ?, ?, ?)",
             [request.proposal_id, request.action, request.target, json.dumps(dict(request.params), default=str), context.run_id],
