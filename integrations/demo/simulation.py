@@ -308,9 +308,10 @@ class Simulation:
     def _leave_waiting(self, now: datetime) -> list[str]:
         rng = random.Random(f"{self.seed}/end")
         waiting = []
-        for index, intent in enumerate(leftovers(rng, now=now)):
+        intents = leftovers(rng, now=now)
+        for index, intent in enumerate(intents):  # a minute apart, the last one now: never in the future
             key = f"{self.seed}/end/{index}"
-            waiting.append(self._propose(intent, key, now + timedelta(minutes=index), review=False))
+            waiting.append(self._propose(intent, key, now - timedelta(minutes=len(intents) - 1 - index), review=False))
         return waiting
 
 
