@@ -49,6 +49,7 @@ from supervisor.promotion import (
     promotion,
     status,
 )
+from supervisor.replay_report import Replay
 from supervisor.standing import StandingApproval
 from supervisor.store import Store
 from supervisor.trust_ladder import Ladder, load_ladder
@@ -561,7 +562,7 @@ class Supervisor:
 
     def simulate(
         self, candidate: Ladder, *, since: datetime | None = None, assume_sign_off: bool = False, progress: replay.Progress | None = None
-    ) -> replay.Replay:
+    ) -> Replay:
         """Re-decide every stored proposal under a candidate ladder and the trust state it would have had.
 
         The ledger is read in one transaction and released before anything is decided; nothing
