@@ -84,6 +84,10 @@ _ASSESSMENT = (
     """'{"action_type": "VARCHAR", "writes": "BOOLEAN", "destructive": "BOOLEAN", "unknown": "BOOLEAN", "categories": ["VARCHAR"], """
     """"objects": ["VARCHAR"], "max_level": "INTEGER", "notes": [{"code": "VARCHAR"}]}'"""
 )
+# What decide() reads of an assessment, besides its notes' codes.
+_READ = ("action_type", "writes", "destructive", "unknown", "categories", "objects", "max_level")
+# Below this many sampled rows, assessments are always parsed once per distinct text.
+_SAMPLE_MIN = 2048
 # The columns of a group: what decide() reads of its proposals (``features`` numbers the distinct
 # assessments as decide() reads them), the recorded decision, and the group's size and earliest proposal.
 _GROUP = ("action_type", "features", "agent", "team", "target", "low_confidence", "cost", "freezes", "standing", "level", "before", "n", "example", "first_at", "last_at")
@@ -270,6 +274,7 @@ def read(
     assume_sign_off: bool = False,
     progress: Progress | None = None,
     members: bool = False,
+    per_row: bool | None = None,
 ) -> History:
     """Read what the replay needs from the ledger, in one transaction.
 
@@ -281,6 +286,8 @@ def read(
         assume_sign_off: apply promotions as soon as they are due.
         progress: called as ``progress(stage, done, total)``.
         members: also list each group's proposal ids (column ``ids``), to check the grouping.
+        per_row: parse each proposal's assessment where it is read (True) or each distinct one
+            once (False); None chooses from a sample.
 
     Returns:
         The grouped proposals and everything ``evaluate`` reports, read in one consistent snapshot.
@@ -312,16 +319,30 @@ def read(
     if progress is not None:
         progress("grouping proposals", 0, int(count))
     cost = "p.q.context.estimated_cost_usd"
-    # Grouped in two steps: by the proposal's own features and its assessment's text, then each
-    # distinct assessment is parsed once and the groups whose assessments decide() reads alike merge.
+    # Grouped in two steps: by the proposal's own features and its assessment, then the groups
+    # whose assessments decide() reads alike merge. Assessments repeat (the same SQL has the same
+    # one), so each distinct text is parsed once; when most in a sample are distinct, each is
+    # parsed where it is read instead, and grouped by what decide() reads of it.
+    [(sampled, distinct)] = db.execute("SELECT count(*), approx_count_distinct(assessment) FROM proposals USING SAMPLE 2% (system)").fetchall()
+    if per_row is None:
+        per_row = sampled >= _SAMPLE_MIN and distinct > sampled / 2
+    if per_row:
+        document = "p.doc"
+        parsed = f"struct_pack({', '.join(f'{k} := x.{k}' for k in _READ)}, notes := list_transform(x.notes, lambda n: n.code)) AS doc"
+        source = f"(SELECT *, from_json(assessment, {_ASSESSMENT}) AS x FROM proposals)"
+        features = "SELECT doc, doc.action_type, dense_rank() OVER (ORDER BY doc) AS features FROM (SELECT DISTINCT doc FROM f)"
+    else:
+        document, parsed, source = "p.assessment", "NULL AS doc", "proposals"
+        features = f"""SELECT doc, x.action_type, dense_rank() OVER (ORDER BY {', '.join(f'x.{k}' for k in _READ)}, x.notes) AS features
+                       FROM (SELECT doc, from_json(doc, {_ASSESSMENT}) AS x FROM (SELECT DISTINCT doc FROM f))"""
     groups = db.execute(
         f"""WITH {timeline}
             p AS (
-              SELECT p.id, p.created_at, p.action_type, p.agent, p.team, p.assessment, {keys['proposal_key']} AS key, from_json(p.proposal, {_PROPOSAL}) AS q
-              FROM proposals p {keys['proposal_join']}
+              SELECT p.id, p.created_at, p.action_type, p.agent, p.team, p.assessment, {parsed}, {keys['proposal_key']} AS key, from_json(p.proposal, {_PROPOSAL}) AS q
+              FROM {source} p {keys['proposal_join']}
               WHERE p.created_at >= $since),
             f AS (
-              SELECT p.assessment, {agent} AS agent, {team} AS team, p.q.target AS target,
+              SELECT {document} AS doc, {agent} AS agent, {team} AS team, p.q.target AS target,
                      p.q.confidence IS NULL OR p.q.confidence < $min_confidence AS low_confidence,
                      CASE WHEN {cost} IS NULL OR json_type({cost}) = 'NULL' THEN 'none'
                           WHEN json_type({cost}) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
@@ -334,13 +355,10 @@ def read(
               FROM p {"ASOF LEFT JOIN timeline t ON p.action_type = t.action_type AND p.key > t.key" if timeline else ""}
               LEFT JOIN {first} d ON d.proposal_id = p.id {agent_join} {team_join}
               GROUP BY ALL),
-            a AS (
-              SELECT assessment, x.action_type,
-                     dense_rank() OVER (ORDER BY x.action_type, x.writes, x.destructive, x.unknown, x.categories, x.objects, x.max_level, x.notes) AS features
-              FROM (SELECT assessment, from_json(assessment, {_ASSESSMENT}) AS x FROM (SELECT DISTINCT assessment FROM f)))
+            a AS ({features})
             SELECT a.action_type, a.features, f.agent, f.team, f.target, f.low_confidence, f.cost, f.freezes, f.standing, f.level, f.before,
                    sum(f.n)::BIGINT AS n, arg_min(f.example, f.first_at) AS example, min(f.first_at) AS first_at, max(f.last_at) AS last_at{", flatten(list(f.ids)) AS ids" if members else ""}
-            FROM f JOIN a USING (assessment)
+            FROM f JOIN a USING (doc)
             GROUP BY ALL""",
         params,
     ).fetchall()
