@@ -15,6 +15,12 @@ proposals are grouped by them, and ``decide()`` runs once per group on its earli
 ``read_naive``/``decide_each`` do the same one proposal at a time: the reference the tests and
 the benchmark compare against.
 
+"Before" is the decision recorded when the proposal was made (its first), "after" is
+``decide()``'s ``decision`` under the candidate: like with like, so a ladder in observe mode
+(which records ``deny`` and lets nothing run) compares as ``deny`` on that side; replaying an
+observe-mode ledger under an enforcing candidate shows what would have run. "Needs a human"
+is ``require_approval``.
+
 Events are ordered as they happened: by the audit trail's sequence numbers, which record every
 proposal, outcome, level change and standing approval in commit order, when it accounts for
 them all; otherwise by their recorded times (a state change applies to proposals made at the
