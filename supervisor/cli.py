@@ -226,6 +226,18 @@ def _add_decision_commands(commands: Any) -> None:
     _json(demo)
     demo.set_defaults(handler=handlers.demo)
 
+    simulate = commands.add_parser(
+        "simulate",
+        help="re-decide stored proposals under a candidate ladder; records nothing",
+        description="Replay every stored proposal under a candidate ladder and the trust state it would have had, and report what changes. "
+        "The ladder in force is the global --ladder, given before the command.",
+    )
+    simulate.add_argument("--ladder", dest="candidate", required=True, metavar="CANDIDATE", help="the candidate ladder file, e.g. candidate.yaml")
+    simulate.add_argument("--since", type=_moment, metavar="DATE", help="only proposals made at or after this date (midnight UTC) or ISO 8601 time")
+    simulate.add_argument("--assume-sign-off", action="store_true", help="apply promotions that wait for a sign-off as soon as they are due (a forecast)")
+    _json(simulate)
+    simulate.set_defaults(handler=handlers.simulate)
+
     tick = commands.add_parser("tick", help="escalate or expire timed-out approvals", description="Process approval timeouts.")
     _json(tick)
     tick.set_defaults(handler=handlers.tick)

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import sys
+import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -350,6 +351,75 @@ def tick(args: argparse.Namespace, out: TextIO) -> int:
     lines += [f"lapsed {r.proposal_id}: {r.note}" for r in report.lapsed]
     emit(out, args, report.model_dump(mode="json"), "\n".join(lines) or "nothing timed out")
     return EXIT_OK
+
+
+def simulate(args: argparse.Namespace, out: TextIO) -> int:
+    """``trustladder simulate --ladder CANDIDATE``: re-decide the ledger's proposals under a candidate ladder.
+
+    The global ``--ladder`` is the ladder in force, shown for comparison; without one (no
+    ./trust_ladder.yaml here) the replay still runs. Nothing is recorded.
+    """
+    from supervisor.cli import DEFAULT_LADDER
+    from supervisor.replay_report import render_replay, replay_json
+    from supervisor.service import Supervisor
+    from supervisor.trust_ladder import load_ladder
+
+    candidate = load_ladder(args.candidate)
+    if not Path(args.ledger).is_file():
+        raise UsageError(f"no ledger at {args.ledger} to replay; pass --ledger PATH (env TRUSTLADDER_LEDGER) before 'simulate'")
+    current = None if args.ladder == DEFAULT_LADDER and not Path(args.ladder).exists() else load_ladder(args.ladder)
+    supervisor = Supervisor(ladder=current or candidate, ledger=args.ledger)
+    with _ProgressBar(sys.stderr) as progress:
+        replay = supervisor.simulate(candidate, since=args.since, assume_sign_off=args.assume_sign_off, progress=progress)
+    if current is None:
+        replay = replay.model_copy(update={"current_policy_version": None})
+    emit(out, args, replay_json(replay), render_replay(replay))
+    return EXIT_OK
+
+
+class _ProgressBar:
+    """Progress of a long replay on standard error: a bar redrawn in place on a terminal, else a line per stage for large runs.
+
+    Standard output carries only the report, so ``--json`` stays parseable.
+    """
+
+    LARGE = 100_000  # rows in a stage that make a run worth reporting on when stderr is not a terminal
+    DELAY_S = 0.5  # a terminal sees nothing for runs shorter than this
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self.drawn = 0.0
+        self.stage = ""
+        self.large = False
+        self.width = 0
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tty and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        self.large = self.large or total >= self.LARGE
+        if self.tty:
+            if now - self.started < self.DELAY_S or (now - self.drawn < 0.1 and done < total):
+                return
+            filled = 30 * done // total if total else 30
+            line = f"\rtrustladder simulate: {stage:<20} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}"
+            self.width = max(self.width, len(line))
+            self.stream.write(line.ljust(self.width))
+            self.drawn = now
+        elif self.large and stage != self.stage:
+            self.stream.write(f"trustladder simulate: {stage} ({total:,}) after {now - self.started:.1f} s\n")
+        else:
+            return
+        self.stage = stage
+        self.stream.flush()
 
 
 def notify(args: argparse.Namespace, out: TextIO) -> int:

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from classifiers.assessment import assess
 from classifiers.pretty import pretty_sql
-from supervisor import audit, ledger
+from supervisor import audit, ledger, replay
 from supervisor.approvals import (
     ApprovalRequest,
     ApprovalState,
@@ -51,6 +51,7 @@ from supervisor.promotion import (
 )
 from supervisor.report import DEMOTION_DAYS, TOP_REASONS, Report, build_report
 from supervisor.report_queries import gather
+from supervisor.replay_report import Replay
 from supervisor.review import SampledReview, Verdict, sample
 from supervisor.standing import StandingApproval
 from supervisor.store import Store
@@ -610,6 +611,29 @@ class Supervisor:
         with self.store.transaction() as db:
             found = self._evidence_all(db)
         return [status(found[name], self.ladder, now=now) for name in sorted(found)]
+
+    def simulate(
+        self, candidate: Ladder, *, since: datetime | None = None, assume_sign_off: bool = False, progress: replay.Progress | None = None
+    ) -> Replay:
+        """Re-decide every stored proposal under a candidate ladder and the trust state it would have had.
+
+        The ledger is read in one transaction and released before anything is decided; nothing
+        is written.
+
+        Args:
+            candidate: the ladder to replay under (``self.ladder`` is the one in force).
+            since: only proposals made at or after this are re-decided; levels still replay the
+                whole history.
+            assume_sign_off: apply promotions that need a sign-off as soon as they are due.
+            progress: called as ``progress(stage, done, total)`` on long runs.
+
+        Returns:
+            What changes: decisions by action type with examples, the share needing a human,
+            reviewer load and levels, before and after.
+        """
+        with self.store.transaction() as db:
+            history = replay.read(db, candidate, since=since, assume_sign_off=assume_sign_off, progress=progress)
+        return replay.evaluate(history, candidate, current=self.ladder, assume_sign_off=assume_sign_off, progress=progress)
 
     def level_history(self, action_type: str | None = None) -> list[dict[str, Any]]:
         """Level changes, oldest first (of one type, or of all), for charts of level over time."""
