@@ -89,51 +89,19 @@ def append(
     return entry
 
 
-class Head:
-    """The chain's last entry as this process last wrote it: a guess that saves a read per append.
-
-    An append whose guess is stale (another process appended since, or the transaction that
-    wrote it rolled back) writes nothing, reads the real head and appends again.
-    """
-
-    def __init__(self) -> None:
-        self.seq: int | None = None
-        self.hash = GENESIS
-
-
-def append_all(db: duckdb.DuckDBPyConnection, events: Sequence[Event], head: Head | None = None) -> list[AuditEntry]:
-    """Append events in order inside the caller's transaction.
+def append_all(db: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> list[AuditEntry]:
+    """Append events in order inside the caller's transaction, with one read of the chain's head and one insert.
 
     Args:
         db: a connection inside a ledger transaction.
         events: what to append.
-        head: the chain's head as last written by this process; with a current guess the append
-            is one statement, otherwise it reads the head first.
 
     Returns:
         The entries as written.
     """
     if not events:
         return []
-    if head is not None and head.seq is not None:
-        written = _chained(events, head.seq, head.hash)
-        rows = _values(written)
-        [(count,)] = db.execute(
-            f"INSERT INTO audit SELECT * FROM (VALUES {rows}) WHERE (SELECT coalesce(max_by(hash, seq), ?) FROM audit) = ?",
-            [*_params(written), GENESIS, head.hash],
-        ).fetchall()
-        if count == len(written):
-            head.seq, head.hash = written[-1].seq, written[-1].hash
-            return written
     [(seq, prev)] = db.execute("SELECT coalesce(max(seq), 0), coalesce(max_by(hash, seq), ?) FROM audit", [GENESIS]).fetchall()
-    written = _chained(events, seq, prev)
-    db.execute(f"INSERT INTO audit VALUES {_values(written)}", _params(written))
-    if head is not None:
-        head.seq, head.hash = written[-1].seq, written[-1].hash
-    return written
-
-
-def _chained(events: Sequence[Event], seq: int, prev: str) -> list[AuditEntry]:
     written = []
     for item in events:
         seq += 1
@@ -143,19 +111,15 @@ def _chained(events: Sequence[Event], seq: int, prev: str) -> list[AuditEntry]:
         digest = entry_hash(**fields, payload=body, prev_hash=prev)
         written.append(AuditEntry(**fields, payload=body, prev_hash=prev, hash=digest))
         prev = digest
+    db.execute(
+        "INSERT INTO audit VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(written)),
+        [
+            value
+            for e in written
+            for value in (e.seq, e.at.replace(tzinfo=None), e.actor, e.event, e.subject, e.policy_version, e.payload, e.prev_hash, e.hash)
+        ],
+    )
     return written
-
-
-def _values(written: list[AuditEntry]) -> str:
-    return ", ".join(["(?::BIGINT, ?::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?)"] * len(written))
-
-
-def _params(written: list[AuditEntry]) -> list[Any]:
-    return [
-        value
-        for e in written
-        for value in (e.seq, e.at.replace(tzinfo=None), e.actor, e.event, e.subject, e.policy_version, e.payload, e.prev_hash, e.hash)
-    ]
 
 
 def entry_hash(

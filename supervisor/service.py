@@ -152,7 +152,6 @@ class Supervisor:
     def __init__(self, *, ladder: Ladder, ledger: str | Path, lock_timeout_s: float = 60.0) -> None:
         self.ladder = ladder
         self.store = Store(ledger, lock_timeout_s=lock_timeout_s)
-        self._head = audit.Head()
 
     @classmethod
     def from_paths(cls, *, ladder: str | Path, ledger: str | Path) -> Supervisor:
@@ -631,7 +630,7 @@ class Supervisor:
             What changes: decisions by action type with examples, the share needing a human,
             reviewer load and levels, before and after.
         """
-        with self.store.transaction() as db:
+        with self.store.transaction(parallel=True) as db:
             history = replay.read(db, candidate, since=since, assume_sign_off=assume_sign_off, progress=progress)
         return replay.evaluate(history, candidate, current=self.ladder, assume_sign_off=assume_sign_off, progress=progress)
 
@@ -658,7 +657,7 @@ class Supervisor:
             raise UsageError(f"--since {since:%Y-%m-%d %H:%M} UTC is in the future; pass a date on or before today")
         if demotion_days < 1:
             raise UsageError(f"demotion_days must be at least 1, got {demotion_days}")
-        with self.store.transaction() as db:
+        with self.store.transaction(parallel=True) as db:
             figures = gather(db, since=since, until=now, top_reasons=TOP_REASONS)
             found = self._evidence_all(db)
         statuses = [status(found[name], self.ladder, now=now) for name in sorted(found)]

@@ -35,6 +35,8 @@ _LOCK_TIMEOUT_S = 60.0
 # A propose writes about 4 kB of log and each transaction in the log adds about a millisecond to
 # the next attach, against some 10 ms for a checkpoint: checkpoint every few transactions.
 _CHECKPOINT_WAL_BYTES = 8 * 1024
+# Threads for the transactions that scan much of the ledger; everything else runs on one.
+_PARALLEL_THREADS = min(os.cpu_count() or 1, 8)
 
 # Forward migrations: MIGRATIONS[n] takes a ledger from schema n to n + 1. Never edit a shipped
 # entry; append a new one and bump SCHEMA_VERSION.
@@ -123,7 +125,7 @@ def _database() -> duckdb.DuckDBPyConnection:
     """The process-wide in-memory database the ledger is attached to (made anew after a fork)."""
     global _process_db
     if _process_db is None or _process_db[0] != os.getpid():
-        _process_db = (os.getpid(), duckdb.connect(":memory:", config={"threads": 2, "checkpoint_on_detach": "DISABLED"}))
+        _process_db = (os.getpid(), duckdb.connect(":memory:", config={"threads": 1, "checkpoint_on_detach": "DISABLED"}))
     return _process_db[1]
 
 
@@ -141,15 +143,21 @@ class Store:
         self._held = False
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, parallel: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """Attach the file, yield a connection inside one transaction, commit, detach.
+
+        Args:
+            parallel: the transaction scans much of the ledger (a report, a replay): let DuckDB
+                use every core for it. Small operations run on one thread, which saves them a
+                quarter of their time.
 
         Raises:
             LedgerError: the file cannot be opened, is not a trustladder ledger, or stays locked.
         """
         with _process_lock:
             if self._held:
-                yield from self._held_transaction(_database())
+                with _threads(_database(), parallel):
+                    yield from self._held_transaction(_database())
                 return
             db = _database()
             version = self._attach(db)
@@ -159,7 +167,8 @@ class Store:
                     self._migrate(db, version)
                     db.execute("BEGIN TRANSACTION")
                 try:
-                    yield db
+                    with _threads(db, parallel):
+                        yield db
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
@@ -277,6 +286,18 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+
+@contextmanager
+def _threads(db: duckdb.DuckDBPyConnection, parallel: bool) -> Iterator[None]:
+    if not parallel:
+        yield
+        return
+    db.execute(f"SET threads = {_PARALLEL_THREADS}")
+    try:
+        yield
+    finally:
+        db.execute("SET threads = 1")
 
 
 def _has_tables(db: duckdb.DuckDBPyConnection) -> bool:
