@@ -147,7 +147,7 @@ def render_replay(replay: Replay) -> str:
     if load.wait_p50_minutes is not None and load.wait_p95_minutes is not None and load.waiting_before is not None and load.waiting_after is not None:
         lines.append(
             f"  At the recorded wait (p50 {load.wait_p50_minutes:,.0f} min, p95 {load.wait_p95_minutes:,.0f} min over {load.waits_recorded:,} answered requests): "
-            f"about {load.waiting_before:,.1f} waiting at once before, {load.waiting_after:,.1f} after."
+            f"about {_queue(load.waiting_before)} waiting at once before, {_queue(load.waiting_after)} after."
         )
     else:
         lines.append("  No approval request in the span was answered, so there is no recorded wait to forecast the queue from.")
@@ -175,3 +175,8 @@ def replay_json(replay: Replay) -> dict[str, Any]:
     """The contract's ``simulate --json`` shape, plus the rest of the report."""
     body: dict[str, Any] = json.loads(replay.model_dump_json())
     return body
+
+
+def _queue(waiting: float) -> str:
+    """An average queue length: one decimal, or how small it is when that would read 0.0."""
+    return f"{waiting:,.1f}" if waiting >= 0.05 or waiting == 0 else f"{waiting:.2g}"
