@@ -5,7 +5,8 @@ the ladder's approver groups answer after a realistic wait (some too late, so ``
 the request, or expires it when it is destructive); the runner executes what the gate clears
 (``Supervisor.authorize``), SQL for real on the demo warehouse in one DuckDB transaction each,
 and reports each outcome; on-call reports the odd incident hours later; a ladder approver signs
-off due promotions at the weekly platform review (Monday 10:00); ``tick`` runs every hour while a
+off due promotions at the weekly platform review (Monday 10:00), where the silent writes sampled
+for review are checked too; ``tick`` runs every hour while a
 request is open. Every decision, vote, execution, outcome and level change goes through the
 facade into the ledger, which the caller holds for the whole run (``Supervisor.held``).
 """
@@ -33,6 +34,7 @@ from integrations.demo.workload import (
 )
 from supervisor.approvals import ApprovalRequest, ApprovalState
 from supervisor.models import Decision, Outcome
+from supervisor.review import Verdict
 from supervisor.service import Supervisor
 
 RUNNER = "demo-runner"  # who executes what the gate clears and reports how it went
@@ -237,6 +239,11 @@ class Simulation:
             if row.promotion_due:
                 change = self.sup.promote(row.action_type, by=by, now=now)
                 self._changed(f"{change.action_type} {change.from_level}->{change.to_level}", now)
+        # The silent writes sampled since last week: someone looks at what each one changed.
+        for queued in self.sup.reviews():
+            reviewers = self.ladder.approvers_of(queued.group)
+            if reviewers:
+                self.sup.review(queued.proposal_id, Verdict.GOOD, by=reviewers[0], note="checked the rows it changed", now=now)
 
     def _changed(self, text: str, now: datetime) -> None:
         if now < self.end:

@@ -157,6 +157,18 @@ def test_the_ledger_verifies_and_leaves_work_for_queue_and_serve(eight_weeks: Ru
     assert "week 8/8" in eight_weeks.err  # progress, one line per week, on standard error
 
 
+def test_the_silent_writes_sampled_for_review_are_reviewed_at_the_weekly_review(eight_weeks: Run) -> None:
+    sampled = eight_weeks.query(
+        """SELECT r.action_type, r.level, r.verdict, r.reviewed_by, r.reviewed_at >= r.sampled_at, d.decision
+           FROM reviews r JOIN (SELECT proposal_id, arg_max(decision, seq) AS decision FROM executions GROUP BY 1) d USING (proposal_id)"""
+    )
+    assert sampled, "sql.write reaches level 3 in week 6, so some of its runs are sampled"
+    reviewers = set(load_ladder(LADDER).approvers_of("data-platform"))
+    for action_type, level, verdict, reviewed_by, in_order, decision in sampled:
+        assert level >= 3 and decision == "allow" and action_type == "sql.write"
+        assert verdict == "good" and reviewed_by in reviewers and in_order
+
+
 def test_the_same_seed_plays_the_same_weeks(tmp_path: Path) -> None:
     def figures(run: Run) -> dict[str, Any]:
         assert run.code == 0, run.err
