@@ -328,6 +328,19 @@ def _levels(name: str, figures: Figures, initial: int, *, start: datetime, now: 
     return tuple(points)
 
 
+def flags(report: Report) -> list[tuple[str, str]]:
+    """What deserves a platform engineer's look, as (action type, what) pairs, for every renderer."""
+    found = []
+    for t in report.action_types:
+        if t.approvals.over_gated and t.approvals.note:
+            found.append((t.action_type, t.approvals.note))
+        if t.agreement.ran_what_human_rejected:
+            found.append((t.action_type, f"the ladder would have run {t.agreement.ran_what_human_rejected} proposal(s) a human rejected (observe mode)"))
+        if t.reviews.bad:
+            found.append((t.action_type, f"{t.reviews.bad} sampled review(s) found an execution bad, each counted as an incident"))
+    return found
+
+
 def _approvals(row: dict[str, Any], *, level: int, ceiling: int, flag: bool = True) -> Approvals:
     approved, decided = int(row.get("gated_approved") or 0), int(row.get("gated_approved") or 0) + int(row.get("gated_rejected") or 0)
     rate = approved / decided if decided else None

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from html import escape
 
 from supervisor.report import ActionTypeReport, LevelPoint, Report, Week
+from supervisor.report import flags as report_flags
 from supervisor.report_text import duration, moment, percent
 from supervisor.trust_ladder import LEVEL_NAMES
 
@@ -103,14 +104,7 @@ def _headline(report: Report) -> list[str]:
 
 
 def _flags(report: Report) -> list[str]:
-    flags = []
-    for t in report.action_types:
-        if t.approvals.over_gated and t.approvals.note:
-            flags.append(f"<strong>{_e(t.action_type)}</strong>: {_e(t.approvals.note)}")
-        if t.agreement.ran_what_human_rejected:
-            flags.append(f"<strong>{_e(t.action_type)}</strong>: the ladder would have run {t.agreement.ran_what_human_rejected} proposal(s) a human rejected (observe mode)")
-        if t.reviews.bad:
-            flags.append(f"<strong>{_e(t.action_type)}</strong>: {t.reviews.bad} sampled review(s) found an execution bad, each counted as an incident")
+    flags = [f"<strong>{_e(action_type)}</strong>: {_e(what)}" for action_type, what in report_flags(report)]
     if not flags:
         return []
     return ['<section aria-labelledby="h-flags"><h2 id="h-flags">Worth a look</h2>', *(f'<p class="flag" data-testid="flag">{f}</p>' for f in flags), "</section>"]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from supervisor.report import ActionTypeReport, OutcomeCounts, Report
+from supervisor.report import flags as report_flags
 
 _ABSENT = "-"
 
@@ -110,14 +111,7 @@ def _types(types: Sequence[ActionTypeReport]) -> str:
 
 
 def _flags(report: Report) -> list[str]:
-    flags = []
-    for t in report.action_types:
-        if t.approvals.over_gated and t.approvals.note:
-            flags.append(f"  ! {_clean(t.action_type)}: {t.approvals.note}")
-        if t.agreement.ran_what_human_rejected:
-            flags.append(f"  ! {_clean(t.action_type)}: the ladder would have run {t.agreement.ran_what_human_rejected} proposal(s) a human rejected (observe mode)")
-        if t.reviews.bad:
-            flags.append(f"  ! {_clean(t.action_type)}: {t.reviews.bad} sampled review(s) found an execution bad, each counted as an incident")
+    flags = [f"  ! {_clean(action_type)}: {what}" for action_type, what in report_flags(report)]
     if any(t.approvals.over_gated for t in report.action_types):
         flags.append(
             f"  (over-gated: at least {report.over_gated_percent}% of at least {report.over_gated_min_decided} human decisions were approvals)"
