@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 from pydantic import Field
@@ -46,10 +46,16 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def type_state(db: duckdb.DuckDBPyConnection, action_type: str, *, now: datetime) -> tuple[int | None, datetime | None, list[StandingApproval]]:
-    """What a new proposal of a type is decided on, in one read: the type's latest recorded level
-    (None if it never changed level), when it was first proposed (None if never), and the standing
-    approvals in force at ``now``."""
+class TypeState(NamedTuple):
+    """What a new proposal of a type is decided and recorded on."""
+
+    level: int | None  # the latest recorded level; None if the type never changed level
+    first_proposed: datetime | None  # None if the type was never proposed
+    standing: list[StandingApproval]  # the standing approvals in force
+
+
+def type_state(db: duckdb.DuckDBPyConnection, action_type: str, *, now: datetime) -> TypeState:
+    """What a new proposal of a type is decided on, in one read."""
     row = db.execute(
         """SELECT (SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = $1),
                   (SELECT first_proposed FROM action_types WHERE action_type = $1),
@@ -57,9 +63,9 @@ def type_state(db: duckdb.DuckDBPyConnection, action_type: str, *, now: datetime
                    WHERE revoked_at IS NULL AND granted_at <= $2 AND expires_at > $2)""",
         [action_type, _naive(now)],
     ).fetchone()
-    if not row:
-        return None, None, []
-    return row[0], row[1], [StandingApproval.model_validate_json(body) for body in row[2] or ()]
+    assert row is not None  # a SELECT without FROM returns one row
+    level, first, standing = row
+    return TypeState(level, first, [StandingApproval.model_validate_json(body) for body in standing or ()])
 
 
 def insert_proposal(

@@ -187,7 +187,7 @@ class Supervisor:
         with self._recording() as (db, events):
             state = ledger.type_state(db, assessment.action_type, now=now)
             decision = self._decide(db, proposal, assessment, now, state=state)
-            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=state[1])
+            ledger.insert_proposal(db, proposal_id=pid, proposal=proposal, assessment=assessment, decision=decision, now=now, first_proposed=state.first_proposed)
             self._audit(events, "proposal.created", proposal.agent, pid, now, proposal=proposal.model_dump(mode="json"), decision=decision.model_dump(mode="json"))
             request = None
             if decision.decision is Decision.REQUIRE_APPROVAL or _observed(decision, assessment):
@@ -729,15 +729,15 @@ class Supervisor:
         return stored
 
     def _decide(
-        self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime, *, state: tuple[int | None, Any, list[StandingApproval]] | None = None
+        self, db: Any, proposal: Proposal, assessment: Assessment, now: datetime, *, state: ledger.TypeState | None = None
     ) -> PolicyDecision:
         """The one decision path: the type's level and the standing approvals from the ledger, then ``decide``.
 
         ``state`` is what ``ledger.type_state`` returned in this transaction, when the caller has read it.
         """
-        recorded, _, standing = ledger.type_state(db, assessment.action_type, now=now) if state is None else state
-        level = self.ladder.policy_for(assessment.action_type).initial if recorded is None else int(recorded)
-        return decide(proposal, assessment, self.ladder, level=level, now=now, standing=tuple(standing))
+        state = state or ledger.type_state(db, assessment.action_type, now=now)
+        level = self.ladder.policy_for(assessment.action_type).initial if state.level is None else int(state.level)
+        return decide(proposal, assessment, self.ladder, level=level, now=now, standing=tuple(state.standing))
 
     def _level(self, db: Any, action_type: str) -> int:
         row = db.execute("SELECT arg_max(to_level, seq) FROM level_changes WHERE action_type = ?", [action_type]).fetchone()
