@@ -243,7 +243,7 @@ def load_history(sup: Supervisor, proposals: int) -> float:
         db.execute(f"INSERT INTO proposals SELECT 'h' || i, {at}, 'agent', 'team', 'sql.write', 'h', '{{}}', '{{}}' FROM range($n) r(i)", {"n": proposals})
         db.execute(f"INSERT INTO decisions SELECT i + 1, 'h' || i, {at}, 'require_approval', 'require_approval', 1, 'v', '{{}}' FROM range($n) r(i)", {"n": proposals})
         db.execute(
-            f"""INSERT INTO approvals SELECT 'h' || i, 'approved', 'data-eng', 1, false, 'h', 'v', {at}, {at} + INTERVAL 1 HOUR, 0, {at}, 'alice', NULL
+            f"""INSERT INTO approvals SELECT 'h' || i, 'rejected', 'data-eng', 1, false, 'h', 'v', {at}, {at} + INTERVAL 1 HOUR, 0, {at}, 'alice', NULL
                 FROM range($n) r(i)""",
             {"n": proposals},
         )
