@@ -17,6 +17,8 @@ What is measured (all in one process and one run, each against a baseline measur
    to show the classification share. Baseline, interleaved: ``duckdb.connect(file)``, one INSERT
    of the proposal's JSON, ``close()``, on another file in the same directory: the plain way to
    record a row in a file that other processes must open too. Target: p50 <= 20 ms.
+   Where the time goes: an empty ledger transaction, and propose inside ``Supervisor.held()`` (the
+   file kept attached: the statements alone), timed on their own after that loop.
    The same proposals are then recorded again on that ledger after ``--history`` earlier
    proposals were bulk-loaded into it (their proposals, decisions, approval requests and two audit
    entries each, with short JSON bodies: propose never reads them), to show that recording does
@@ -228,6 +230,23 @@ def measure_propose(sup: Supervisor, directory: Path, count: int, *, tag: str = 
     return propose_ms, assess_ms, bare_ms
 
 
+def measure_floor(sup: Supervisor, count: int) -> tuple[list[float], list[float]]:
+    """Where a propose's time goes, per-call milliseconds: an empty ledger transaction (attach,
+    schema check, commit, detach, with the log already folded in), and propose with the file kept
+    attached throughout (``Supervisor.held``: its statements alone, no attach or detach)."""
+    proposals = [Proposal.model_validate(MIX[i % len(MIX)]) for i in range(count)]
+
+    def empty() -> None:
+        with sup.store.transaction():
+            pass
+
+    empty()  # folds in the log the proposals before left, so every timed one starts clean
+    empty_ms = [timed(empty) * 1000 for _ in range(count)]
+    with sup.held():
+        held_ms = [timed(partial(sup.propose, proposal, now=NOW + timedelta(seconds=i), proposal_id=f"held{i}")) * 1000 for i, proposal in enumerate(proposals)]
+    return empty_ms, held_ms
+
+
 def load_history(sup: Supervisor, proposals: int) -> float:
     """Bulk-load ``proposals`` earlier proposals behind the ledger's back; returns seconds.
 
@@ -364,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="trustladder-bench-") as tmp:
         sup = Supervisor(ladder=load_ladder(LADDER_FILE), ledger=Path(tmp) / "ledger.duckdb")
         propose_ms, assess_ms, bare_ms = measure_propose(sup, Path(tmp), args.proposals)
+        empty_ms, held_ms = measure_floor(sup, args.proposals)
         history_s = load_history(sup, args.history)
         grown_ms, _, grown_bare_ms = measure_propose(sup, Path(tmp), args.proposals, tag="q")
         p50, p99, a50, a99, b50, b99 = (percentile(propose_ms, 50), percentile(propose_ms, 99), percentile(assess_ms, 50),
@@ -380,6 +400,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\npropose / bare connect-insert-close: {p50 / b50:.2f}x at p50, {p99 / b99:.2f}x at p99")
         print(f"with {args.history:,} earlier proposals (loaded in {history_s:.1f} s): {g50 / gb50:.2f}x the baseline at p50, "
               f"{g50 / p50:.2f}x the p50 on the new ledger\n")
+        print("Where the time goes: the attach that keeps the file free for other processes, and the statements.\n")
+        print(render(["", "p50 (ms)", "p99 (ms)"], [
+            ["ledger transaction with nothing in it (attach, schema check, commit, detach)", f"{percentile(empty_ms, 50):,.2f}", f"{percentile(empty_ms, 99):,.2f}"],
+            ["Supervisor.propose with the file held attached (statements only)", f"{percentile(held_ms, 50):,.2f}", f"{percentile(held_ms, 99):,.2f}"],
+        ]))
+        print()
 
         status_ms, scan_ms, load_s = measure_recompute(Path(tmp), args.outcomes, args.repeat)
     s50, s_best, c50 = statistics.median(status_ms), min(status_ms), statistics.median(scan_ms)
