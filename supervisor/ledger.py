@@ -8,6 +8,7 @@ entry commit together or not at all. Times are stored as naive UTC.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -141,6 +142,21 @@ def get_proposal(db: duckdb.DuckDBPyConnection, proposal_id: str) -> StoredPropo
     return _stored(found[0]) if found else None
 
 
+def get_proposals(db: duckdb.DuckDBPyConnection, proposal_ids: list[str]) -> dict[str, StoredProposal]:
+    """Proposals with their latest decisions, by id, in one read; ids not in the ledger are left out."""
+    if not proposal_ids:
+        return {}
+    found = rows(
+        db,
+        """SELECT p.id, p.created_at, p.proposal, p.assessment, d.body
+           FROM proposals p JOIN decisions d ON d.proposal_id = p.id
+           WHERE p.id IN (SELECT unnest($ids)) AND d.proposal_id IN (SELECT unnest($ids))
+           QUALIFY row_number() OVER (PARTITION BY p.id ORDER BY d.seq DESC) = 1""",
+        {"ids": proposal_ids},
+    )
+    return {row["id"]: _stored(row) for row in found}
+
+
 def _stored(row: dict[str, Any]) -> StoredProposal:
     return StoredProposal(
         proposal_id=row["id"],
@@ -167,24 +183,7 @@ def proposals_since(db: duckdb.DuckDBPyConnection, since: datetime | None) -> li
 
 def insert_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest) -> None:
     """Record a new approval request."""
-    db.execute(
-        "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            request.proposal_id,
-            request.state.value,
-            request.group,
-            request.required,
-            request.destructive,
-            request.proposal_hash,
-            request.policy_version,
-            _naive(request.created_at),
-            _naive(request.expires_at),
-            request.escalations,
-            _naive(request.resolved_at) if request.resolved_at else None,
-            request.resolved_by,
-            request.note,
-        ],
-    )
+    db.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(_approval_row(request)))
 
 
 def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, new_vote: Vote | None = None) -> None:
@@ -199,19 +198,59 @@ def save_approval(db: duckdb.DuckDBPyConnection, request: ApprovalRequest, *, ne
         )
 
 
+def save_approvals(db: duckdb.DuckDBPyConnection, requests: Sequence[ApprovalRequest]) -> None:
+    """Update many approval requests in two statements, however many there are (a tick after an outage)."""
+    if not requests:
+        return
+    db.execute("DELETE FROM approvals WHERE proposal_id IN (SELECT unnest($ids))", {"ids": [request.proposal_id for request in requests]})
+    columns = [list(column) for column in zip(*(_approval_row(request) for request in requests))]
+    db.execute(f"INSERT INTO approvals SELECT {', '.join(f'unnest(${i})' for i in range(1, len(columns) + 1))}", columns)
+
+
+def _approval_row(request: ApprovalRequest) -> tuple[Any, ...]:
+    """An approval request as an ``approvals`` row."""
+    return (
+        request.proposal_id,
+        request.state.value,
+        request.group,
+        request.required,
+        request.destructive,
+        request.proposal_hash,
+        request.policy_version,
+        _naive(request.created_at),
+        _naive(request.expires_at),
+        request.escalations,
+        _naive(request.resolved_at) if request.resolved_at else None,
+        request.resolved_by,
+        request.note,
+    )
+
+
 def get_approval(db: duckdb.DuckDBPyConnection, proposal_id: str) -> ApprovalRequest | None:
     """The approval request of a proposal, with its votes, or None."""
-    found = rows(db, "SELECT * FROM approvals WHERE proposal_id = ?", [proposal_id])
-    return _approval(db, found[0]) if found else None
+    found = _approvals(db, "SELECT * FROM approvals WHERE proposal_id = ?", [proposal_id])
+    return found[0] if found else None
 
 
 def approvals_in_state(db: duckdb.DuckDBPyConnection, state: ApprovalState) -> list[ApprovalRequest]:
     """Every request in a state, oldest first."""
-    return [_approval(db, row) for row in rows(db, "SELECT * FROM approvals WHERE state = ? ORDER BY created_at, proposal_id", [state.value])]
+    return _approvals(db, "SELECT * FROM approvals WHERE state = ? ORDER BY created_at, proposal_id", [state.value])
 
 
-def _approval(db: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> ApprovalRequest:
-    votes = rows(db, "SELECT voter, verdict, reason, voted_at AS at FROM votes WHERE proposal_id = ? ORDER BY voted_at", [row["proposal_id"]])
+def _approvals(db: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> list[ApprovalRequest]:
+    """The requests a query over ``approvals`` selects, in its order, with their votes: two reads however many there are."""
+    found = rows(db, query, params)
+    votes: dict[str, list[Vote]] = {}
+    if found:
+        for proposal_id, voter, verdict, reason, at in db.execute(
+            "SELECT proposal_id, voter, verdict, reason, voted_at FROM votes WHERE proposal_id IN (SELECT unnest($ids)) ORDER BY voted_at",
+            {"ids": [row["proposal_id"] for row in found]},
+        ).fetchall():
+            votes.setdefault(proposal_id, []).append(Vote(voter=voter, verdict=verdict, reason=reason, at=utc(at)))
+    return [_approval(row, votes.get(row["proposal_id"], ())) for row in found]
+
+
+def _approval(row: dict[str, Any], votes: Sequence[Vote]) -> ApprovalRequest:
     return ApprovalRequest(
         proposal_id=row["proposal_id"],
         state=ApprovalState(row["state"]),
@@ -226,7 +265,7 @@ def _approval(db: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> ApprovalReq
         resolved_at=utc(row["resolved_at"]) if row["resolved_at"] else None,
         resolved_by=row["resolved_by"],
         note=row["note"],
-        votes=tuple(Vote(voter=v["voter"], verdict=v["verdict"], reason=v["reason"], at=utc(v["at"])) for v in votes),
+        votes=tuple(votes),
     )
 
 
@@ -510,7 +549,9 @@ def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
 
 def queue(db: duckdb.DuckDBPyConnection) -> list[tuple[StoredProposal, ApprovalRequest]]:
     """Proposals awaiting a human, oldest first."""
-    return [(proposal, request) for request in approvals_in_state(db, ApprovalState.PENDING) if (proposal := get_proposal(db, request.proposal_id))]
+    requests = approvals_in_state(db, ApprovalState.PENDING)
+    proposals = get_proposals(db, [request.proposal_id for request in requests])
+    return [(proposals[request.proposal_id], request) for request in requests if request.proposal_id in proposals]
 
 
 # -- orchestrator runs ------------------------------------------------------------------------------
@@ -580,14 +621,14 @@ def approvals_due(db: duckdb.DuckDBPyConnection, *, now: datetime, valid_minutes
 
     Filtered in SQL, so a tick costs what is due, not what is waiting.
     """
-    pending = rows(db, "SELECT * FROM approvals WHERE state = 'pending' AND expires_at <= ? ORDER BY created_at, proposal_id", [_naive(now)])
-    lapsed = rows(
+    pending = _approvals(db, "SELECT * FROM approvals WHERE state = 'pending' AND expires_at <= ? ORDER BY created_at, proposal_id", [_naive(now)])
+    lapsed = _approvals(
         db,
         """SELECT * FROM approvals WHERE state = 'approved' AND coalesce(resolved_at, created_at) + to_microseconds(?) < ?
              AND proposal_id NOT IN (SELECT proposal_id FROM executions) ORDER BY created_at, proposal_id""",
         [int(valid_minutes * 60_000_000), _naive(now)],
     )
-    return [_approval(db, row) for row in pending], [_approval(db, row) for row in lapsed]
+    return pending, lapsed
 
 
 def insert_standing(db: duckdb.DuckDBPyConnection, approval: StandingApproval) -> None:

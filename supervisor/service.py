@@ -258,17 +258,16 @@ class Supervisor:
             for request in unused:
                 minutes = self.ladder.approvals.valid_minutes
                 changed = request.model_copy(update={"state": ApprovalState.EXPIRED, "note": f"approved but not run within {minutes:g} minutes; propose it again"})
-                ledger.save_approval(db, changed)
                 self._audit(events, "approval.lapsed", "trustladder", changed.proposal_id, now, note=changed.note)
                 lapsed.append(changed)
             for request in due:
                 changed = on_timeout(request, ladder=self.ladder, now=now)
                 if changed is None:
                     continue
-                ledger.save_approval(db, changed)
                 event = "approval.expired" if changed.state is ApprovalState.EXPIRED else "approval.escalated"
                 self._audit(events, event, "trustladder", changed.proposal_id, now, group=changed.group, note=changed.note)
                 (expired if changed.state is ApprovalState.EXPIRED else escalated).append(changed)
+            ledger.save_approvals(db, [*lapsed, *expired, *escalated])
         return TickReport(escalated=tuple(escalated), expired=tuple(expired), lapsed=tuple(lapsed))
 
     def _approval_lapsed(self, request: ApprovalRequest, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -323,3 +324,41 @@ def test_a_notification_channel_delivers_each_entry_once_and_gives_up_after_fail
     assert [e.subject for e in sup.undelivered("email", events=("approval.requested",), now=T0)] == []  # a new channel starts now
     with pytest.raises(UsageError, match="name at least one audit event"):
         sup.undelivered("slack", events=(), now=T0)
+
+
+def test_one_tick_settles_many_requests_each_as_on_its_own(make_supervisor: Callable[..., Supervisor]) -> None:
+    """A tick after an outage: escalations, expiries and lapsed approvals, written together, each
+    end in the state a tick over that request alone gives it, and the audit trail names each."""
+    sup = make_supervisor(action_types={"sql.schema_change": {"approvals_required": 2}})
+    kinds = {
+        "write": lambda i: sql(f"UPDATE shop.orders SET status = 'retry' WHERE id = {i}"),
+        "drop": lambda i: sql(f"DROP TABLE scratch.tmp_{i}"),
+        "approved": lambda i: sql(f"UPDATE shop.orders SET note = 'x' WHERE id = {i}"),
+        "half-voted": lambda i: sql(f"ALTER TABLE shop.orders_{i} ADD COLUMN note VARCHAR"),
+    }
+    ids: dict[str, list[str]] = {kind: [] for kind in kinds}
+    for i in range(12):
+        for kind, make in kinds.items():
+            pid = sup.propose(make(i), now=T0).proposal_id
+            ids[kind].append(pid)
+            if kind in ("approved", "half-voted"):
+                sup.approve(pid, by="alice", now=T0)
+    queued = {stored.proposal_id: request for stored, request in sup.queue()}
+    assert set(queued) == {*ids["write"], *ids["drop"], *ids["half-voted"]}
+    assert all([v.voter for v in queued[pid].votes] == ["alice"] for pid in ids["half-voted"])
+    assert all(queued[pid].votes == () for pid in ids["write"] + ids["drop"])
+
+    later = T0 + timedelta(days=2)
+    report = sup.tick(now=later)
+    assert sorted(r.proposal_id for r in report.escalated) == sorted(ids["write"] + ids["half-voted"])
+    assert sorted(r.proposal_id for r in report.expired) == sorted(ids["drop"])
+    assert sorted(r.proposal_id for r in report.lapsed) == sorted(ids["approved"])
+    for request in (*report.escalated, *report.expired, *report.lapsed):
+        _, stored, _ = sup.get(request.proposal_id)
+        assert stored == request
+    _, kept, _ = sup.get(ids["half-voted"][0])
+    assert kept is not None and [v.voter for v in kept.votes] == ["alice"] and kept.group == "platform-leads"
+    assert sup.verify_audit().ok
+    events = Counter(entry.event for entry in sup.audit_entries())
+    assert (events["approval.escalated"], events["approval.expired"], events["approval.lapsed"]) == (24, 12, 12)
+    assert sup.tick(now=later).model_dump() == {"escalated": (), "expired": (), "lapsed": ()}
