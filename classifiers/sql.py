@@ -135,7 +135,8 @@ def classify_sql(
             message = f"the input is not valid UTF-8 (byte {error.start}); save the file as UTF-8"
             return _result(name, [_failed(0, "", message, None, None)])
     statements = _classify_text(sql, name, backfill_max_hours, now, 0)
-    if not unicodedata.is_normalized("NFKC", sql):
+    # ASCII text is always in NFKC form; isascii() reads a flag instead of every character.
+    if not sql.isascii() and not unicodedata.is_normalized("NFKC", sql):
         statements = _with_normalized(sql, statements, name, backfill_max_hours, now)
     return _result(name, statements)
 
