@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import cache, lru_cache
 from operator import attrgetter
 
+from pydantic import BaseModel
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
@@ -62,11 +63,56 @@ _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
 )
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
-# What StatementClassification(...) runs after packing its keywords into a dict: a script has
-# thousands of statements, and handing the validator the dict directly saves a fifth of each build.
-_statement: Callable[[dict[str, object]], StatementClassification] = (
-    StatementClassification.__pydantic_validator__.validate_python
-)
+StatementBuilder = Callable[[int, str, tuple[Category, ...], tuple[Finding, ...]], StatementClassification]
+
+
+def _statement_builder() -> StatementBuilder:
+    """How to build a statement result from values this module made, which have their field types.
+
+    Validating such values only repeats checks, and validation is most of what building a
+    result costs, for each of a script's thousands of statements. So the instance is set up as
+    pydantic's ``model_construct`` sets it up, through ``BaseModel``'s slot descriptors. Should
+    this pydantic lay its models out otherwise, the outcome is compared once, here, with a
+    validated instance, and validation is used instead.
+    """
+
+    def validated(
+        index: int, text: str, categories: tuple[Category, ...], findings: tuple[Finding, ...]
+    ) -> StatementClassification:
+        return StatementClassification(index=index, sql=text, categories=categories, findings=findings)
+
+    try:
+        slots = BaseModel.__dict__
+        set_dict = slots["__dict__"].__set__
+        set_fields_set = slots["__pydantic_fields_set__"].__set__
+        set_extra = slots["__pydantic_extra__"].__set__
+        set_private = slots["__pydantic_private__"].__set__
+    except (KeyError, AttributeError):
+        return validated
+    new = object.__new__
+    fields_set = {"index", "sql", "categories", "findings"}
+
+    def built(
+        index: int, text: str, categories: tuple[Category, ...], findings: tuple[Finding, ...]
+    ) -> StatementClassification:
+        statement = new(StatementClassification)
+        set_dict(statement, {"index": index, "sql": text, "categories": categories, "findings": findings, "error": None})
+        set_fields_set(statement, fields_set.copy())
+        set_extra(statement, None)
+        set_private(statement, None)
+        return statement
+
+    probe = (0, "SELECT 1", (Category.READ,), (Finding(category=Category.READ, message="reads"),))
+    state = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+    try:
+        ours, theirs = built(*probe), validated(*probe)
+        same = ours == theirs and all(getattr(ours, name) == getattr(theirs, name) for name in state)
+    except (AttributeError, TypeError):
+        same = False
+    return built if same else validated
+
+
+_statement = _statement_builder()
 
 
 GENERIC = "generic"
@@ -222,7 +268,7 @@ def _classify_text(
 def _plain_read(index: int, text: str, query: exp.Query) -> StatementClassification:
     # No token that could start a write or DDL anywhere in it (string literals and comments
     # are not such tokens): a plain query, read without a full walk.
-    return _statement({"index": index, "sql": text, "categories": _READ_ONLY, "findings": read_tables(query)})
+    return _statement(index, text, _READ_ONLY, read_tables(query))
 
 
 def _write_shape(kinds: list[TokenType]) -> int:
@@ -355,7 +401,7 @@ def _classify_statement(
             finding(Category.OPAQUE, None, f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge")
         )
     categories = (findings[0].category,) if len(findings) == 1 else sort_categories({f.category for f in findings})
-    return _statement({"index": index, "sql": text, "categories": categories, "findings": tuple(findings)})
+    return _statement(index, text, categories, tuple(findings))
 
 
 @lru_cache(maxsize=1024)
