@@ -181,10 +181,21 @@ def classify_sql(
             message = f"the input is not valid UTF-8 (byte {error.start}); save the file as UTF-8"
             return _result(name, [_failed(0, "", message, None, None)])
     statements = _classify_text(sql, name, backfill_max_hours, now, 0)
-    # ASCII text is always in NFKC form; isascii() reads a flag instead of every character.
-    if not sql.isascii() and not unicodedata.is_normalized("NFKC", sql):
+    if not _is_nfkc(sql):
         statements = _with_normalized(sql, statements, name, backfill_max_hours, now)
     return _result(name, statements)
+
+
+def _is_nfkc(text: str) -> bool:
+    """Whether NFKC folding leaves the text as it is.
+
+    A line feed never combines with the characters around it, so each line can be checked on
+    its own; a line of ASCII, always in NFKC form, is then told by a flag, not read character
+    by character.
+    """
+    if text.isascii():
+        return True
+    return all(line.isascii() or unicodedata.is_normalized("NFKC", line) for line in text.split("\n"))
 
 
 def _result(dialect: str, statements: list[StatementClassification]) -> SqlClassification:
