@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache, lru_cache
+from itertools import chain
 from operator import attrgetter
 
 from pydantic import BaseModel
@@ -57,6 +58,7 @@ _ALWAYS_WRITES = WRITE_TOKENS - _MODIFIERS
 _PLAIN, _SIMPLE, _NESTED = 0, 1, 2
 _READ_ONLY = (Category.READ,)
 _TOKEN_TYPE = attrgetter("token_type")
+_CATEGORIES = attrgetter("categories")
 # Root nodes that change nothing a reviewer gates when no rule found anything in them.
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
@@ -199,9 +201,7 @@ def _is_nfkc(text: str) -> bool:
 
 
 def _result(dialect: str, statements: list[StatementClassification]) -> SqlClassification:
-    union: set[Category] = set()
-    for statement in statements:
-        union.update(statement.categories)
+    union: set[Category] = set(chain.from_iterable(map(_CATEGORIES, statements)))
     ordered = sort_categories(union)
     action_type = f"sql.{ordered[0].value}" if ordered else "sql.read"
     return SqlClassification(dialect=dialect, action_type=action_type, categories=ordered, statements=tuple(statements))
