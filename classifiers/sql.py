@@ -17,8 +17,10 @@ import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache, lru_cache
+from itertools import chain
 from operator import attrgetter
 
+from pydantic import BaseModel
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
@@ -56,17 +58,63 @@ _ALWAYS_WRITES = WRITE_TOKENS - _MODIFIERS
 _PLAIN, _SIMPLE, _NESTED = 0, 1, 2
 _READ_ONLY = (Category.READ,)
 _TOKEN_TYPE = attrgetter("token_type")
+_CATEGORIES = attrgetter("categories")
 # Root nodes that change nothing a reviewer gates when no rule found anything in them.
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
 )
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
-# What StatementClassification(...) runs after packing its keywords into a dict: a script has
-# thousands of statements, and handing the validator the dict directly saves a fifth of each build.
-_statement: Callable[[dict[str, object]], StatementClassification] = (
-    StatementClassification.__pydantic_validator__.validate_python
-)
+StatementBuilder = Callable[[int, str, tuple[Category, ...], tuple[Finding, ...]], StatementClassification]
+
+
+def _statement_builder() -> StatementBuilder:
+    """How to build a statement result from values this module made, which have their field types.
+
+    Validating such values only repeats checks, and validation is most of what building a
+    result costs, for each of a script's thousands of statements. So the instance is set up as
+    pydantic's ``model_construct`` sets it up, through ``BaseModel``'s slot descriptors. Should
+    this pydantic lay its models out otherwise, the outcome is compared once, here, with a
+    validated instance, and validation is used instead.
+    """
+
+    def validated(
+        index: int, text: str, categories: tuple[Category, ...], findings: tuple[Finding, ...]
+    ) -> StatementClassification:
+        return StatementClassification(index=index, sql=text, categories=categories, findings=findings)
+
+    try:
+        slots = BaseModel.__dict__
+        set_dict = slots["__dict__"].__set__
+        set_fields_set = slots["__pydantic_fields_set__"].__set__
+        set_extra = slots["__pydantic_extra__"].__set__
+        set_private = slots["__pydantic_private__"].__set__
+    except (KeyError, AttributeError):
+        return validated
+    new = object.__new__
+    fields_set = {"index", "sql", "categories", "findings"}
+
+    def built(
+        index: int, text: str, categories: tuple[Category, ...], findings: tuple[Finding, ...]
+    ) -> StatementClassification:
+        statement = new(StatementClassification)
+        set_dict(statement, {"index": index, "sql": text, "categories": categories, "findings": findings, "error": None})
+        set_fields_set(statement, fields_set.copy())
+        set_extra(statement, None)
+        set_private(statement, None)
+        return statement
+
+    probe = (0, "SELECT 1", (Category.READ,), (Finding(category=Category.READ, message="reads"),))
+    state = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+    try:
+        ours, theirs = built(*probe), validated(*probe)
+        same = ours == theirs and all(getattr(ours, name) == getattr(theirs, name) for name in state)
+    except (AttributeError, TypeError):
+        same = False
+    return built if same else validated
+
+
+_statement = _statement_builder()
 
 
 GENERIC = "generic"
@@ -135,15 +183,25 @@ def classify_sql(
             message = f"the input is not valid UTF-8 (byte {error.start}); save the file as UTF-8"
             return _result(name, [_failed(0, "", message, None, None)])
     statements = _classify_text(sql, name, backfill_max_hours, now, 0)
-    if not unicodedata.is_normalized("NFKC", sql):
+    if not _is_nfkc(sql):
         statements = _with_normalized(sql, statements, name, backfill_max_hours, now)
     return _result(name, statements)
 
 
+def _is_nfkc(text: str) -> bool:
+    """Whether NFKC folding leaves the text as it is.
+
+    A line feed never combines with the characters around it, so each line can be checked on
+    its own; a line of ASCII, always in NFKC form, is then told by a flag, not read character
+    by character.
+    """
+    if text.isascii():
+        return True
+    return all(line.isascii() or unicodedata.is_normalized("NFKC", line) for line in text.split("\n"))
+
+
 def _result(dialect: str, statements: list[StatementClassification]) -> SqlClassification:
-    union: set[Category] = set()
-    for statement in statements:
-        union.update(statement.categories)
+    union: set[Category] = set(chain.from_iterable(map(_CATEGORIES, statements)))
     ordered = sort_categories(union)
     action_type = f"sql.{ordered[0].value}" if ordered else "sql.read"
     return SqlClassification(dialect=dialect, action_type=action_type, categories=ordered, statements=tuple(statements))
@@ -197,7 +255,8 @@ def _classify_text(
     for chunk, outcome in parsed:
         start, end = chunk[0].start, chunk[-1].end + 1
         index = len(results)
-        if isinstance(outcome, StatementClassification):
+        # _parse_all makes these itself; testing the exact type skips pydantic's isinstance hook.
+        if type(outcome) is StatementClassification:
             results.append(outcome.model_copy(update={"index": index, "sql": sql[start:end]}))
             continue
         # Most statements have no token that could start or mark a write; finding that out
@@ -221,7 +280,7 @@ def _classify_text(
 def _plain_read(index: int, text: str, query: exp.Query) -> StatementClassification:
     # No token that could start a write or DDL anywhere in it (string literals and comments
     # are not such tokens): a plain query, read without a full walk.
-    return _statement({"index": index, "sql": text, "categories": _READ_ONLY, "findings": read_tables(query)})
+    return _statement(index, text, _READ_ONLY, read_tables(query))
 
 
 def _write_shape(kinds: list[TokenType]) -> int:
@@ -239,14 +298,11 @@ def _write_shape(kinds: list[TokenType]) -> int:
     if not _ALWAYS_WRITES.isdisjoint(rest):
         return _NESTED
     for modifier in _MODIFIERS.intersection(rest):
-        position = kinds.index(modifier, 1)
-        while True:
+        position = 0
+        for _ in range(rest.count(modifier)):
+            position = kinds.index(modifier, position + 1)
             if kinds[position - 1] not in _MODIFIED:
                 return _NESTED
-            try:
-                position = kinds.index(modifier, position + 1)
-            except ValueError:
-                break
     return _SIMPLE if kinds[0] in WRITE_TOKENS else _PLAIN
 
 
@@ -335,7 +391,7 @@ def _classify_statement(
         found = _classify_text(inner, dialect, max_hours, now, depth + 1)
         return [f for statement in found for f in statement.findings]
 
-    if isinstance(expression, (exp.Alias, exp.Column)) and _is_start_transaction(tokens):
+    if _is_alias_or_column(type(expression)) and _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
     findings: list[Finding] = []
     # Positional: binding nine keywords costs as much as the rest of building the context.
@@ -353,8 +409,19 @@ def _classify_statement(
         findings.append(
             finding(Category.OPAQUE, None, f"sqlglot reads this as {type(expression).__name__}, which trustladder cannot judge")
         )
-    categories = (findings[0].category,) if len(findings) == 1 else sort_categories({f.category for f in findings})
-    return _statement({"index": index, "sql": text, "categories": categories, "findings": tuple(findings)})
+    categories = (findings[0].category,) if len(findings) == 1 else _sorted_categories(frozenset([f.category for f in findings]))
+    return _statement(index, text, categories, tuple(findings))
+
+
+@lru_cache(maxsize=256)
+def _is_alias_or_column(kind: type[exp.Expression]) -> bool:
+    # What isinstance(expression, (exp.Alias, exp.Column)) says, without its two subclass walks per statement.
+    return issubclass(kind, (exp.Alias, exp.Column))
+
+
+@lru_cache(maxsize=1024)
+def _sorted_categories(categories: frozenset[Category]) -> tuple[Category, ...]:
+    return sort_categories(categories)
 
 
 @lru_cache(maxsize=1024)
