@@ -57,30 +57,35 @@ def read_tables(expression: exp.Expression) -> tuple[Finding, ...]:
                 name = table_name(source)
                 return _reads((name,)) if name else _NOTHING_SELECTED
     names: list[str] = []
+    ctes: set[str] = set()
     pending = [expression]
     while pending:
         node = pending.pop()
         if type(node) is not exp.Select:  # the usual case, and neither of these
             if isinstance(node, exp.SetOperation):
-                pending.extend((node.this, node.expression))
+                pending.extend((node.expression, node.this))
                 continue
             if isinstance(node, exp.Subquery):
                 pending.append(node.this)
                 continue
         args = node.args
+        with_ = args.get("with_")
+        if with_ is not None:
+            # A CTE's name is not a stored table, and what its body reads is read too.
+            ctes.update(cte.alias_or_name.lower() for cte in with_.expressions)
         from_ = args.get("from_")
         joins = args.get("joins")
-        if from_ is None and not joins:
-            continue
         sources = [from_.this] if from_ is not None else []
         if joins:
             sources.extend([join.this for join in joins])
-        with_ = args.get("with_")
-        ctes = {cte.alias_or_name.lower() for cte in with_.expressions} if with_ is not None else ()
+        nested = [source for source in sources if isinstance(source, exp.Subquery)]
+        if with_ is not None:
+            nested.extend(cte.this for cte in with_.expressions)
+        pending.extend(reversed(nested))
         for source in sources:
             if type(source) is exp.Table:
                 name = table_name(source)
-                if name and name not in names and (not ctes or name.lower() not in ctes):
+                if name and name not in names and name.lower() not in ctes:
                     names.append(name)
     if not names:
         return (_reads_nothing(type(expression).__name__.upper()),)

@@ -393,3 +393,24 @@ def test_loading_a_duckdb_extension_changes_no_data() -> None:
     result = classify_sql("LOAD httpfs; SELECT 1", dialect="duckdb")
     assert result.statements[0].categories == ()
     assert result.action_type == "sql.read"
+
+
+@pytest.mark.parametrize(
+    ("sql", "tables"),
+    [
+        ("SELECT * FROM (SELECT * FROM shop.orders) AS x", {"shop.orders"}),
+        ("SELECT * FROM shop.orders o JOIN (SELECT id FROM crm.customers) c ON o.cid = c.id", {"shop.orders", "crm.customers"}),
+        ("WITH recent AS (SELECT * FROM shop.orders) SELECT * FROM recent", {"shop.orders"}),
+        ("WITH a AS (SELECT 1 AS x) SELECT * FROM a", set()),
+        ("SELECT * FROM t1 UNION ALL SELECT * FROM (SELECT * FROM t2) AS z", {"t1", "t2"}),
+        ("SELECT * FROM (WITH b AS (SELECT * FROM s.t) SELECT * FROM b) AS q", {"s.t"}),
+    ],
+)
+def test_a_plain_read_names_the_tables_its_derived_tables_and_ctes_read(sql: str, tables: set[str]) -> None:
+    """Plain reads are read without a full walk; the tables they name must be those the full walk
+    finds, which the same query gets once it selects a column named like a write keyword."""
+    fast = classify_sql(sql, dialect="duckdb")
+    walked = classify_sql(sql.replace("SELECT *", "SELECT *, comment", 1), dialect="duckdb")
+    for result in (fast, walked):
+        assert result.categories == (Category.READ,)
+        assert {f.object for f in result.statements[0].findings if f.object} == tables
