@@ -92,8 +92,8 @@ def append(
 def append_all(db: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> list[AuditEntry]:
     """Append events in order inside the caller's transaction, with one read of the chain's head and one insert.
 
-    The head is found through the sequence number's statistics rather than by reading every
-    hash, so appending costs the same however long the trail is.
+    The head is looked up by the newest sequence number rather than by reading every hash, so
+    appending costs about the same however long the trail is.
 
     Args:
         db: a connection inside a ledger transaction.
