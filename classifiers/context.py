@@ -179,6 +179,9 @@ def parser_for(name: str) -> Parser:
     return parser
 
 
+_TABLE, _IDENTIFIER = exp.Table, exp.Identifier
+
+
 def table_name(table: object) -> str | None:
     """The dotted name of a table-like node as written (catalog.schema.name), or None.
 
@@ -188,18 +191,24 @@ def table_name(table: object) -> str | None:
         'shop.public.orders'
     """
     kind = type(table)
-    if kind is exp.Table:
+    if kind is exp.Schema:  # CREATE TABLE t (...): the name is the table inside
+        table = table.this
+        kind = type(table)
+    if kind is _TABLE:
         args = table.args
-        db = args.get("db")
         if args.get("catalog") is None:
-            if db is None:
-                return table.name or None
+            db = args.get("db")
             this = args.get("this")
-            if type(db) is exp.Identifier and type(this) is exp.Identifier:
-                # schema.name, the next most common: what ``parts`` gives, without building it.
-                return ".".join([part for part in (db.name, this.name) if part]) or None
-    elif kind is exp.Schema:  # CREATE TABLE t (...): the name is the table inside
-        return table_name(table.this)
+            if type(this) is _IDENTIFIER:
+                # name or schema.name, most tables: what ``parts`` gives, without building it.
+                # An identifier's ``this`` is its text.
+                if db is None:
+                    return this.this or None
+                if type(db) is _IDENTIFIER:
+                    schema, name = db.this, this.this
+                    return f"{schema}.{name}" if schema and name else (schema or name or None)
+            elif db is None:
+                return table.name or None
     if not isinstance(table, exp.Expression):
         return None
     if isinstance(table, exp.Table):

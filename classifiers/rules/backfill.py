@@ -35,13 +35,19 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
         >>> classify_sql(sql, dialect="postgres").action_type
         'sql.costly_backfill'
     """
-    found: list[Finding] = []
     # Searching a source query for WHERE clauses is most of this rule's cost, and most writes
     # have none: when no token could have started one, the trees hold none to find.
     kinds = ctx.kinds
-    wheres = _wheres if kinds is None or ctx.dialect in _WHERE_BY_NAME or not _WHERE_TOKENS.isdisjoint(kinds) else _none
+    nodes = ctx.nodes
+    if kinds is None or ctx.dialect in _WHERE_BY_NAME or not _WHERE_TOKENS.isdisjoint(kinds):
+        wheres = _wheres
+    elif exp.Merge in nodes:
+        wheres = _none  # a MERGE's ON and WHEN conditions need no WHERE keyword
+    else:
+        return []  # no filter anywhere: nothing bounds the write in time, so no span to measure
+    found: list[Finding] = []
     for kind in _WRITES:
-        for node in ctx.nodes.get(kind, ()):
+        for node in nodes.get(kind, ()):
             if isinstance(node.parent, exp.When):
                 continue  # MERGE ... THEN INSERT: the MERGE itself is measured
             conditions = _filters(node, wheres)
@@ -61,7 +67,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
                     span.hours,
                 )
             )
-    for node in ctx.nodes.get(exp.Into, ()):
+    for node in nodes.get(exp.Into, ()):
         select = node.parent
         if isinstance(select, exp.Select):
             span = write_span(wheres(select), ctx.now)
