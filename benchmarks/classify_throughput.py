@@ -14,9 +14,12 @@ What is measured (all in one process, against the same sqlglot build):
    machine, which whole-file runs of half a second each do not: on a 2-core VM their per-run
    ratios spread from 0.6 to 1.1. Reported: statements/s per side and the ratio of the summed
    times, median over ``--repeat`` passes over the file. This is the figure held to the target.
-3. Per-statement latency: each line of ``throughput.sql`` parsed with ``sqlglot.parse_one``
+3. The same paired measurement for each kind of statement on its own: the reads, which take
+   the classifier's short path, and everything else (writes, DDL, session commands), which is
+   walked and judged by every rule that applies.
+4. Per-statement latency: each line of ``throughput.sql`` parsed with ``sqlglot.parse_one``
    and classified with ``classify_sql`` on its own (p50 and p99, microseconds).
-4. Detection on ``external.jsonl`` (statements and labels taken from other projects' test
+5. Detection on ``external.jsonl`` (statements and labels taken from other projects' test
    suites): trustladder against a naive keyword/regex gate of the kind many guards use.
 
 The ``sqlglot`` logger is silenced for both sides. Run from anywhere:
@@ -184,6 +187,16 @@ def compare_gates(entries: list[dict]) -> tuple[list[list[object]], list[list[ob
     return gate_rows, label_rows, details
 
 
+def split_by_kind(lines: Sequence[str]) -> dict[str, list[str]]:
+    """The lines whose only category is ``read``, and all the others (writes, DDL, session commands)."""
+    reads: list[str] = []
+    others: list[str] = []
+    for line in lines:
+        only_reads = classify_sql(line, dialect="generic").categories == (Category.READ,)
+        (reads if only_reads else others).append(line)
+    return {"reads": reads, "writes, DDL and the rest": others}
+
+
 def load_corpus(corpus: Path) -> tuple[str, list[dict]]:
     """The throughput text and the external entries; exits 2 with one line if missing."""
     missing = [name for name in (THROUGHPUT_FILE, EXTERNAL_FILE) if not (corpus / name).is_file()]
@@ -240,6 +253,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nclassification / parsing throughput: {paired_ratio:.2f} (target >= {TARGET_RATIO}: {'met' if paired_ratio >= TARGET_RATIO else 'not met'})")
     print(f"per-pass ratios: {', '.join(f'{x:.2f}' for x in paired)}\n")
 
+    groups = split_by_kind(lines)
+    kind_rows: list[list[object]] = []
+    for label, group in groups.items():
+        group_parse, group_classify = measure_paired(group, args.chunk, args.repeat)
+        ratio = statistics.median(p / c for p, c in zip(group_parse, group_classify))
+        kind_rows.append([label, len(group), f"{len(group) / statistics.median(group_parse):,.0f}",
+                          f"{len(group) / statistics.median(group_classify):,.0f}", f"{ratio:.2f}"])
+    print("## Paired-chunk throughput by kind of statement\n")
+    print("Each kind's statements measured on their own, as above. Reads whose tokens hold no keyword")
+    print("that could write take the short path; every other statement is walked and judged by the rules.\n")
+    print(render(["statements", "count", "parse st/s", "classify st/s", "ratio"], kind_rows))
+    print()
+
     parse_us, classify_us = measure_latency(lines)
     latency = {name: (percentile(us, 50), percentile(us, 99))
                for name, us in (("sqlglot.parse_one", parse_us), ("trustladder classify", classify_us))}
@@ -267,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nClassification / parsing throughput: **{paired_ratio:.2f}** in paired chunks (median of {args.repeat} passes, "
           f"{min(paired):.2f} to {max(paired):.2f}; target >= {TARGET_RATIO}); whole-file runs {ratio_median:.2f} median of "
           f"per-run ratios, {ratio_best:.2f} on best times.\n")
+    print("By kind, in paired chunks: " + "; ".join(f"{row[0]} ({row[1]}) {row[4]}" for row in kind_rows) + ".\n")
     naive, ours = gate_rows
     print(f"On {len(entries)} externally labelled statements, a naive regex gate misses {naive[1]} risky "
           f"entries and flags {naive[2]} safe ones; trustladder misses {ours[1]} and flags {ours[2]}.")
