@@ -179,9 +179,6 @@ def parser_for(name: str) -> Parser:
     return parser
 
 
-_TABLE, _IDENTIFIER = exp.Table, exp.Identifier
-
-
 def table_name(table: object) -> str | None:
     """The dotted name of a table-like node as written (catalog.schema.name), or None.
 
@@ -194,17 +191,17 @@ def table_name(table: object) -> str | None:
     if kind is exp.Schema:  # CREATE TABLE t (...): the name is the table inside
         table = table.this
         kind = type(table)
-    if kind is _TABLE:
+    if kind is exp.Table:
         args = table.args
         if args.get("catalog") is None:
             db = args.get("db")
             this = args.get("this")
-            if type(this) is _IDENTIFIER:
+            if type(this) is exp.Identifier:
                 # name or schema.name, most tables: what ``parts`` gives, without building it.
                 # An identifier's ``this`` is its text.
                 if db is None:
                     return this.this or None
-                if type(db) is _IDENTIFIER:
+                if type(db) is exp.Identifier:
                     schema, name = db.this, this.this
                     return f"{schema}.{name}" if schema and name else (schema or name or None)
             elif db is None:
