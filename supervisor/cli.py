@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -286,7 +287,7 @@ def _proposal_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--team", help="the team the agent acts for")
     command.add_argument("--target", help="the asset, job or table it touches")
     command.add_argument("--rollback", help="how to undo it")
-    command.add_argument("--cost-usd", type=float, help="estimated cost in USD (checked against escalations.cost_ceiling_usd)")
+    command.add_argument("--cost-usd", type=_cost_usd, help="estimated cost in USD, 0 or more (checked against escalations.cost_ceiling_usd)")
     command.add_argument("--context", action="append", metavar="KEY=VALUE", help="free-form context (repeat)")
 
 
@@ -297,6 +298,16 @@ def _confidence(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _cost_usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of US dollars, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of US dollars, 0 or more, got {text}")
     return value
 
 

@@ -174,6 +174,8 @@ def _cost(proposal: Proposal, ceiling: float) -> list[Reason]:
         value = float(estimate)
     except (TypeError, ValueError):
         return [Reason(code="cost", message=f"estimated cost {estimate!r} is not a number, so it cannot be checked against the ceiling")]
+    if value < 0:
+        return [Reason(code="cost", message=f"estimated cost {estimate!r} is negative, so it cannot be checked against the ceiling")]
     if math.isnan(value) or value > ceiling:  # NaN cannot be shown to be under the ceiling
         return [Reason(code="cost", message=f"estimated cost ${value:,.0f} is above the ceiling of ${ceiling:,.0f}")]
     return []

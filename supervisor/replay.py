@@ -352,7 +352,8 @@ def read(
                      p.q.confidence IS NULL OR p.q.confidence < $min_confidence AS low_confidence,
                      CASE WHEN {cost} IS NULL OR json_type({cost}) = 'NULL' THEN 'none'
                           WHEN json_type({cost}) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
-                            THEN CASE WHEN TRY_CAST({cost} AS DOUBLE) > $ceiling THEN 'over' ELSE 'within' END
+                            THEN CASE WHEN TRY_CAST({cost} AS DOUBLE) > $ceiling THEN 'over'
+                                      WHEN TRY_CAST({cost} AS DOUBLE) < 0 THEN 'negative' ELSE 'within' END
                           ELSE 'value ' || {cost}::VARCHAR END AS cost,
                      {f"concat_ws(',', {', '.join(freezes)})" if freezes else "''"} AS freezes,
                      {f"concat_ws(',', {', '.join(standing)})" if standing else "''"} AS standing,

@@ -75,7 +75,7 @@ def busy(sup: Supervisor, clock: Clock) -> None:
     for _ in range(4):
         run(sup, clock, sql(FIX))
     sup.promote("sql.write", by="bob", now=clock())
-    for cost in (500, 50_000, "unknown", "20000", 0.5):
+    for cost in (500, 50_000, "unknown", "20000", 0.5, -5):
         run(sup, clock, sql(FIX, context={"estimated_cost_usd": cost}))
     run(sup, clock, sql(FIX, team="finance"))  # another team, at level 2
     run(sup, clock, sql(FIX, confidence=0.7))  # at the minimum exactly
@@ -252,6 +252,21 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.slow
+def test_a_negative_cost_is_not_grouped_with_costs_under_the_ceiling(tmp_path: Path) -> None:
+    # Both need a human at level 1, so they were decided alike; at level 3 only the negative
+    # estimate still does, and a group holding both would decide them alike again.
+    sup = Supervisor(ladder=load_ladder(write_ladder(tmp_path / "current.yaml")), ledger=tmp_path / "ledger.duckdb")
+    clock = Clock(timedelta(minutes=7))
+    for cost in (50, -5):
+        sup.propose(sql(FIX, context={"estimated_cost_usd": cost}), now=clock())
+    assert {p.decision.decision for p in stored(sup)} == {Decision.REQUIRE_APPROVAL}
+    ladder = candidate(tmp_path / "current.yaml", "at-3.yaml", action_types={"sql.write": {"initial": 3, "ceiling": 3}})
+    one_by_one = naive(sup, ladder)
+    assert sorted(decision.value for decision in one_by_one.values()) == ["allow", "require_approval"]
+    assert vectorised(sup, ladder, per_row=False) == one_by_one
+    assert vectorised(sup, ladder, per_row=True) == one_by_one
+
+
 @pytest.mark.parametrize("name", sorted(CANDIDATES))
 def test_the_grouped_replay_decides_each_proposal_as_decide_does(recorded: tuple[Supervisor, Path], name: str) -> None:
     sup, path = recorded
