@@ -262,12 +262,14 @@ def _classify_text(
         # Most statements have no token that could start or mark a write; finding that out
         # with one set lookup per token type, without keeping the types, keeps the common read cheap.
         if isinstance(outcome, exp.Query) and WRITE_TOKENS.isdisjoint(map(_TOKEN_TYPE, chunk)):
-            results.append(_plain_read(index, sql[start:end], outcome))
+            # No token that could start a write or DDL anywhere in it (string literals and
+            # comments are not such tokens): a plain query, read without a full walk.
+            results.append(_statement(index, sql[start:end], _READ_ONLY, read_tables(outcome)))
             continue
         kinds = list(map(_TOKEN_TYPE, chunk))
         shape = _write_shape(kinds)
         if shape == _PLAIN and isinstance(outcome, exp.Query):
-            results.append(_plain_read(index, sql[start:end], outcome))
+            results.append(_statement(index, sql[start:end], _READ_ONLY, read_tables(outcome)))
             continue
         results.append(
             _classify_statement(index, sql[start:end], outcome, chunk, kinds, sql, end, dialect, max_hours, now, depth, shape)
@@ -275,12 +277,6 @@ def _classify_text(
     if not results:
         return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
     return results
-
-
-def _plain_read(index: int, text: str, query: exp.Query) -> StatementClassification:
-    # No token that could start a write or DDL anywhere in it (string literals and comments
-    # are not such tokens): a plain query, read without a full walk.
-    return _statement(index, text, _READ_ONLY, read_tables(query))
 
 
 def _write_shape(kinds: list[TokenType]) -> int:

@@ -70,23 +70,27 @@ def read_tables(expression: exp.Expression) -> tuple[Finding, ...]:
                 continue
         args = node.args
         with_ = args.get("with_")
-        if with_ is not None:
+        bodies = with_.expressions if with_ is not None else ()
+        for cte in bodies:
             # A CTE's name is not a stored table, and what its body reads is read too.
-            ctes.update(cte.alias_or_name.lower() for cte in with_.expressions)
+            ctes.add(cte.alias_or_name.lower())
         from_ = args.get("from_")
-        joins = args.get("joins")
         sources = [from_.this] if from_ is not None else []
-        if joins:
-            sources.extend([join.this for join in joins])
-        nested = [source for source in sources if isinstance(source, exp.Subquery)]
-        if with_ is not None:
-            nested.extend(cte.this for cte in with_.expressions)
-        pending.extend(reversed(nested))
+        for join in args.get("joins") or ():
+            sources.append(join.this)
+        # Subqueries in FROM and JOIN, then CTE bodies, are read next, in that order.
+        nested: list[exp.Expression] = []
         for source in sources:
             if type(source) is exp.Table:
                 name = table_name(source)
                 if name and name not in names and name.lower() not in ctes:
                     names.append(name)
+            elif isinstance(source, exp.Subquery):
+                nested.append(source)
+        for cte in bodies:
+            nested.append(cte.this)
+        if nested:
+            pending.extend(reversed(nested))
     if not names:
         return (_reads_nothing(type(expression).__name__.upper()),)
     return _reads(tuple(names))
