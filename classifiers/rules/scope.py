@@ -32,7 +32,7 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         if target is None and isinstance(node.parent, exp.Alter):
             target = node.parent.this  # ClickHouse: ALTER TABLE t DELETE WHERE ...
         name = table_name(target)
-        problem = _scope_problem(node, target, ctx)
+        problem = _scope_problem(node, target, name, ctx)
         if problem:
             found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
         else:
@@ -56,7 +56,7 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         if target is None and isinstance(node.parent, exp.Alter):
             target = node.parent.this
         name = table_name(target)
-        problem = _scope_problem(node, target, ctx)
+        problem = _scope_problem(node, target, name, ctx)
         if problem:
             found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
         else:
@@ -69,12 +69,15 @@ def _where(node: exp.Expression) -> exp.Expression | None:
     return where.this if isinstance(where, exp.Where) else where
 
 
-def _scope_problem(node: exp.Expression, target: exp.Expression | None, ctx: StatementContext) -> str | None:
-    """Why the statement is unscoped, or None when a predicate restricts the target's rows."""
+def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: str | None, ctx: StatementContext) -> str | None:
+    """Why the statement is unscoped, or None when a predicate restricts the target's rows.
+
+    ``name`` is the target's name, as ``table_name`` gives it.
+    """
     names = target_names(target)
     for extra in node.args.get("tables") or []:
         names |= target_names(extra)
-    join_conditions, others = _joins(node, target, names)
+    join_conditions, others = _joins(node, target, name, names)
     where = _where(node)
     if where is None:
         if any(_refers_to(on, names, others) for on in join_conditions):
@@ -95,7 +98,7 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, ctx: Sta
 
 
 def _joins(
-    node: exp.Expression, target: exp.Expression | None, names: set[str]
+    node: exp.Expression, target: exp.Expression | None, own_name: str | None, names: set[str]
 ) -> tuple[list[exp.Expression], list[str]]:
     """Join conditions of a DELETE/UPDATE, and the names of the other tables it reads.
 
@@ -116,7 +119,6 @@ def _joins(
         sources.extend(using)
     if isinstance(from_, exp.From):
         sources.append(from_.this)
-    own_name = table_name(target)
     own = {own_name.lower()} if own_name else set()
     for source in sources:
         for table in [source] + [join.this for join in source.args.get("joins") or []]:
@@ -143,6 +145,14 @@ def _refers_to(condition: exp.Expression, names: set[str], others: list[str]) ->
     unless the statement reads other tables, where it is taken as the target's too, since a
     warehouse rejects ambiguous names.
     """
+    # The common case, a comparison of the target's column (``x = 5``, ``t.x IS NULL``), is
+    # decided without walking the predicate: its first operand is a direct child, so it sits in
+    # no subquery.
+    first = condition.this
+    if type(first) is exp.Column:
+        qualifier = first.table.lower()
+        if not qualifier or qualifier in names:
+            return True
     for column in condition.find_all(exp.Column):
         qualifier = column.table.lower()
         if qualifier:
@@ -209,7 +219,7 @@ def _truth(node: exp.Expression) -> bool | None:
         left, right = node.this, node.expression
         if isinstance(left, exp.Column):
             # x = x holds on every row where x is not null; any other test of a column depends on the row.
-            return True if type(node) in _REFLEXIVE and left == right else None
+            return True if type(node) in _REFLEXIVE and _same_column(left, right) else None
         if isinstance(right, exp.Column):
             return None
         a, b = _constant(left), _constant(right)
@@ -247,6 +257,26 @@ def _truth(node: exp.Expression) -> bool | None:
         if isinstance(folded, exp.Boolean):
             return bool(folded.this)
     return None
+
+
+def _same_column(left: exp.Column, right: object) -> bool:
+    """Whether two column references name the same column, as the warehouse resolves them.
+
+    Unquoted names compare without regard to case (``orders.ID`` and ``Orders.id`` are one
+    column in every dialect that folds unquoted names); a quoted name only matches the same text.
+    """
+    if type(right) is not exp.Column:
+        return False
+    mine, theirs = left.parts, right.parts
+    return len(mine) == len(theirs) and all(_same_name(a, b) for a, b in zip(mine, theirs))
+
+
+def _same_name(a: exp.Expression, b: exp.Expression) -> bool:
+    if type(a) is not exp.Identifier or type(b) is not exp.Identifier:
+        return a == b  # ``*`` and other non-names: sqlglot's own comparison
+    if a.this == b.this:
+        return True
+    return not a.quoted and not b.quoted and a.this.lower() == b.this.lower()
 
 
 def _maybe_constant(node: exp.Expression) -> bool:
