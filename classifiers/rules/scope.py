@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
@@ -197,6 +199,7 @@ def never_true(condition: exp.Expression) -> bool:
 
 
 _REFLEXIVE = (exp.EQ, exp.GTE, exp.LTE)
+_EQUALITY = (exp.EQ, exp.NEQ)
 _COMPARE = {
     exp.EQ: lambda a, b: a == b,
     exp.NEQ: lambda a, b: a != b,
@@ -224,6 +227,8 @@ def _truth(node: exp.Expression) -> bool | None:
             return None
         a, b = _constant(left), _constant(right)
         if a is not None and b is not None and type(a) is type(b):
+            if type(a) is str and a != b and (type(node) not in _EQUALITY or _folded(a) == _folded(b)):
+                return None  # how two different strings compare depends on the collation
             return bool(compare(a, b))
     elif isinstance(node, exp.Paren):
         return _truth(node.this)
@@ -248,14 +253,21 @@ def _truth(node: exp.Expression) -> bool | None:
         if not node.args.get("query"):
             value = _constant(node.this)
             values = [_constant(v) for v in node.expressions]
-            if value is not None and values and all(v is not None for v in values):
-                return value in values
+            if value is not None and values and all(type(v) is type(value) for v in values):
+                if value in values:
+                    return True
+                if type(value) is str and any(_folded(v) == _folded(value) for v in values):
+                    return None  # equal under a lenient collation
+                return False
     elif isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
         return False
     if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
         if isinstance(folded, exp.Boolean):
-            return bool(folded.this)
+            # sqlglot folds string comparisons exactly; under a lenient collation one it calls
+            # false may hold ('a' = UPPER('a')), so only a true one is taken.
+            if folded.this or not any(literal.is_string for literal in node.find_all(exp.Literal)):
+                return bool(folded.this)
     return None
 
 
@@ -284,6 +296,17 @@ def _maybe_constant(node: exp.Expression) -> bool:
     if isinstance(node, (exp.Column, exp.Literal)):
         return False
     return not isinstance(node.this, exp.Column) and not isinstance(node.args.get("expression"), exp.Column)
+
+
+def _folded(text: str) -> str:
+    """A string as the most lenient common collations compare it.
+
+    MySQL's and SQL Server's defaults ignore case and trailing spaces, and MySQL's ignores
+    accents, so ``'a' = 'A '`` and ``'e' = 'é'`` hold there. Two strings that still differ
+    here differ under every collation trustladder assumes.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().rstrip(" ")
 
 
 def _number(node: exp.Literal) -> float | None:
