@@ -260,7 +260,8 @@ def _truth(node: exp.Expression) -> bool | None:
                     return None  # equal under a lenient collation
                 return False
     elif isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
-        return False
+        # A literal is never null; sqlglot keeps IS NOT NULL as Is(negate=True).
+        return bool(node.args.get("negate"))
     if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
         if isinstance(folded, exp.Boolean):
