@@ -42,6 +42,8 @@ _NON_DATA_DROPS = frozenset(
      "STATISTICS", "SEARCH", "CLUSTERING", "ROW", "TAG", "MASKING", "FEATURE", "FEATURES", "TTL",
      "IDENTITY", "EXPRESSION", "PERIOD", "SYSTEM", "ALL", "ROLLUP", "TRIGGER"}
 )
+# Accounts and roles: creating one is an access change.
+_PRINCIPALS = ("USER", "ROLE", "LOGIN", "GROUP")
 _OBJECT_WORDS = frozenset(
     {"TABLE", "VIEW", "SCHEMA", "DATABASE", "INDEX", "MATERIALIZED", "FUNCTION", "PROCEDURE", "ROLE", "USER",
      "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
@@ -206,9 +208,9 @@ def _drop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
             finding(Category.DROP, who, f"DROP OWNED BY {who} drops every object the role owns"),
             finding(Category.ACCESS_CHANGE, who, f"DROP OWNED BY {who} revokes the role's privileges"),
         ]
-    name = toks.object_after(1)
+    name = _principal_after(toks, 2) if kind in _PRINCIPALS else toks.object_after(1)
     found = [finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone")]
-    if "MASKING" in toks.words(0, 3) or "POLICY" in toks.words(0, 4) or kind in ("ROLE", "USER", "GROUP"):
+    if "MASKING" in toks.words(0, 3) or "POLICY" in toks.words(0, 4) or kind in _PRINCIPALS:
         found.append(finding(Category.ACCESS_CHANGE, name, f"DROP {kind} {name} changes who may see what"))
     return found
 
@@ -241,7 +243,10 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     name = toks.object_after(3 if replace else 1)
     if replace and "TABLE" in head and "FUNCTION" not in head and "PROCEDURE" not in head:
         return [finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows")]
-    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO")), "OBJECT")
+    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO", *_PRINCIPALS)), "OBJECT")
+    if kind in _PRINCIPALS:
+        who = _principal_after(toks, head.index(kind) + 1)
+        return [finding(Category.ACCESS_CHANGE, who, f"CREATE {kind} {who} adds an account or role that can be given access")]
     found: list[Finding] = []
     if replace:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind} {name} replaces its definition"))
@@ -250,6 +255,15 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     if kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
         found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
     return found
+
+
+def _principal_after(toks: _Tokens, index: int) -> str | None:
+    """The account or role named at ``index`` (after IF NOT EXISTS); MySQL writes it as a string."""
+    while toks.word(index) in ("IF", "NOT", "EXISTS"):
+        index += 1
+    if index < len(toks) and toks.kinds[index] in _STRINGS:
+        return toks.tokens[index].text or None
+    return toks.object_after(index)
 
 
 def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
@@ -279,7 +293,7 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
             found.extend(_unsupported_dml(toks, ctx, begin))
         else:
             changes_definition = True
-    if kind in ("USER", "ROLE", "GROUP", "LOGIN"):
+    if kind in _PRINCIPALS:
         found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes an account's access"))
     elif changes_definition or not found:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition"))

@@ -40,6 +40,7 @@ INDEXED: tuple[type[exp.Expression], ...] = (
     exp.CTE,
     exp.Undrop,
     exp.ReplacePartition,
+    exp.Anonymous,
 )
 _INDEXED = frozenset(INDEXED)
 # Token types that can begin or mark a write, DDL or dynamic SQL anywhere in a statement. A

@@ -34,6 +34,7 @@ from classifiers.context import (
 )
 from classifiers.rules import ROOT_TRIGGERS, RULES, TRIGGERS, Rule
 from classifiers.rules.common import finding
+from classifiers.rules.opaque import mentions_sql_function
 from classifiers.rules.reads_writes import read_tables
 from supervisor.errors import ClassificationError
 from supervisor.models import (
@@ -251,6 +252,9 @@ def _classify_text(
     except RecursionError:
         return [_failed(0, sql, f"the text {_DEEP}", None, None)]
     parsed = _parse_all(engine, tokens, sql)
+    # A function that runs SQL given as text can hide a write in any query; where the script
+    # may call one, the statements that do are walked whole.
+    calls_sql = mentions_sql_function(sql)
     results: list[StatementClassification] = []
     for chunk, outcome in parsed:
         start, end = chunk[0].start, chunk[-1].end + 1
@@ -259,15 +263,16 @@ def _classify_text(
         if type(outcome) is StatementClassification:
             results.append(outcome.model_copy(update={"index": index, "sql": sql[start:end]}))
             continue
+        walk_all = calls_sql and mentions_sql_function(sql[start:end])
         # Most statements have no token that could start or mark a write; finding that out
         # with one set lookup per token type, without keeping the types, keeps the common read cheap.
-        if isinstance(outcome, exp.Query) and WRITE_TOKENS.isdisjoint(map(_TOKEN_TYPE, chunk)):
+        if not walk_all and isinstance(outcome, exp.Query) and WRITE_TOKENS.isdisjoint(map(_TOKEN_TYPE, chunk)):
             # No token that could start a write or DDL anywhere in it (string literals and
             # comments are not such tokens): a plain query, read without a full walk.
             results.append(_statement(index, sql[start:end], _READ_ONLY, read_tables(outcome)))
             continue
         kinds = list(map(_TOKEN_TYPE, chunk))
-        shape = _write_shape(kinds)
+        shape = _NESTED if walk_all else _write_shape(kinds)
         if shape == _PLAIN and isinstance(outcome, exp.Query):
             results.append(_statement(index, sql[start:end], _READ_ONLY, read_tables(outcome)))
             continue

@@ -49,7 +49,7 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     access_change: frozenset({exp.Grant, exp.Revoke}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
     costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),
-    dynamic_sql: frozenset({exp.Execute, exp.ExecuteSql}),
+    dynamic_sql: frozenset({exp.Execute, exp.ExecuteSql, exp.Copy, exp.Anonymous}),
     unsupported_command: frozenset({exp.Command}),
     scoped_write: frozenset({exp.Insert, exp.MultitableInserts, exp.Merge, exp.Into, exp.Copy, exp.Create, exp.LoadData}),
     routine_body: frozenset({exp.Create}),
