@@ -247,14 +247,49 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     if kind in _PRINCIPALS:
         who = _principal_after(toks, head.index(kind) + 1)
         return [finding(Category.ACCESS_CHANGE, who, f"CREATE {kind} {who} adds an account or role that can be given access")]
+    if kind == "OBJECT" and "POLICY" in head:
+        # Row-level security, row access and masking policies decide who sees which data.
+        at = head.index("POLICY")
+        policy = toks.object_after(at + 1)
+        label = " ".join(w for w in head[1 : at + 1] if w not in ("OR", "REPLACE", "ALTER"))
+        return [finding(Category.ACCESS_CHANGE, policy, f"CREATE {label} {policy} changes who may see which data")]
     found: list[Finding] = []
+    at = 3 if replace else 1
+    if kind == "OBJECT" and toks.word(at) in _SCHEDULED:
+        kind = toks.word(at)
+        name = toks.object_after(at + 1)
     if replace:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind} {name} replaces its definition"))
     else:
         found.append(finding(Category.WRITE, name, f"CREATE {kind} {name} creates a new object"))
+    if "POLICY" in head:
+        found.append(finding(Category.ACCESS_CHANGE, name, f"CREATE {kind} {name} attaches a row access or masking policy"))
     if kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
         found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
+    elif kind in _SCHEDULED:
+        found.extend(_scheduled(toks, ctx, kind, f"the body of {kind} {name}"))
     return found
+
+
+# Objects whose body runs later, on a schedule or an event: Postgres rules (``DO [ALSO |
+# INSTEAD] ...``), MySQL events (``DO ...``) and Snowflake tasks (``AS ...``).
+_SCHEDULED = {"RULE": "DO", "EVENT": "DO", "TASK": "AS"}
+
+
+def _scheduled(toks: _Tokens, ctx: StatementContext, kind: str, what: str) -> list[Finding]:
+    """The risky part of what a rule, event or task will run."""
+    start = toks.top(_SCHEDULED[kind])
+    if start < 0:
+        return _opaque(kind, ctx, "its body could not be found")
+    start += 1
+    while toks.word(start) in ("ALSO", "INSTEAD"):
+        start += 1
+    body = toks.rest(start).strip()
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1]
+    if body.upper() == "NOTHING":  # a Postgres rule that does nothing instead
+        return []
+    return _risky(ctx.classify_nested(strip_block(body)), what)
 
 
 def _principal_after(toks: _Tokens, index: int) -> str | None:
@@ -269,6 +304,12 @@ def _principal_after(toks: _Tokens, index: int) -> str | None:
 def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     kind = toks.word(1)
     name = toks.object_after(1)
+    if kind == "DEFAULT" and toks.word(2) == "PRIVILEGES":
+        return [finding(Category.ACCESS_CHANGE, None, "ALTER DEFAULT PRIVILEGES changes the access objects created later are given")]
+    if "POLICY" in toks.words(1, 4):
+        head = toks.words(0, 4)
+        policy = toks.object_after(head.index("POLICY") + 1)
+        return [finding(Category.ACCESS_CHANGE, policy, f"{' '.join(head[:head.index('POLICY') + 1])} {policy} changes who may see which data")]
     found: list[Finding] = []
     changes_definition = False
     for begin, end in _clauses(toks, 2):
@@ -289,6 +330,8 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         elif "MASKING" in words or ("ROW" in words and "ACCESS" in words and "POLICY" in words):
             found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes a masking or row access policy"))
             changes_definition = True
+        elif "ROW" in words and "LEVEL" in words and "SECURITY" in words:
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} {' '.join(words).lower()} changes who may see which rows"))
         elif word in ("DELETE", "UPDATE"):
             found.extend(_unsupported_dml(toks, ctx, begin))
         else:
@@ -366,11 +409,18 @@ def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
         bodies = [toks.rest(begin)]
     found: list[Finding] = []
     for body in bodies:
-        for item in ctx.classify_nested(strip_block(body)):
-            if item.category is Category.PARSE_ERROR:
-                item = finding(Category.OPAQUE, item.object, f"{what} contains procedural code that could not be read")
-            if item.category.is_risky:
-                found.append(finding(item.category, item.object, f"{what}: {item.message}", item.span_hours))
+        found.extend(_risky(ctx.classify_nested(strip_block(body)), what))
+    return found
+
+
+def _risky(items: list[Finding], what: str) -> list[Finding]:
+    """The risky findings of code a statement stores to run later, named as part of ``what``."""
+    found: list[Finding] = []
+    for item in items:
+        if item.category is Category.PARSE_ERROR:
+            item = finding(Category.OPAQUE, item.object, f"{what} contains procedural code that could not be read")
+        if item.category.is_risky:
+            found.append(finding(item.category, item.object, f"{what}: {item.message}", item.span_hours))
     return found
 
 

@@ -46,7 +46,7 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     delete_without_where: frozenset({exp.Delete}),
     update_without_where: frozenset({exp.Update}),
     overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition, exp.LoadData}),
-    access_change: frozenset({exp.Grant, exp.Revoke}),
+    access_change: frozenset({exp.Grant, exp.Revoke, exp.Create}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
     costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),
     dynamic_sql: frozenset({exp.Execute, exp.ExecuteSql, exp.Copy, exp.Anonymous}),

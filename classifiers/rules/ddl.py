@@ -59,8 +59,11 @@ def _describe(action: exp.Expression) -> str:
     return _ACTION_WORDS.get(type(action).__name__, type(action).__name__)
 
 
+_POLICY_NODES = (exp.RowAccessProperty, exp.MaskingProperty, exp.MaskingPolicyColumnConstraint, exp.ProjectionPolicyColumnConstraint)
+
+
 def access_change(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
-    """GRANT and REVOKE change who may do what.
+    """GRANT and REVOKE change who may do what; so does creating an object with a policy.
 
     Example:
         >>> from classifiers import classify_sql
@@ -68,6 +71,14 @@ def access_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
         'sql.access_change'
     """
     found: list[Finding] = []
+    # A table or view created with a row access or masking policy changes who sees its data.
+    # Such a clause names POLICY, so most CREATEs are let go by one look at their text.
+    creates = ctx.nodes.get(exp.Create, ())
+    if creates and "POLICY" in ctx.sql.upper():
+        for node in creates:
+            if node.find(*_POLICY_NODES) is not None:
+                name = table_name(node.this)
+                found.append(finding(Category.ACCESS_CHANGE, name, f"CREATE {kind_of(node) or 'OBJECT'} {name} attaches a row access or masking policy"))
     for kind in (exp.Grant, exp.Revoke):
         verb = kind.__name__.upper()
         for node in ctx.nodes.get(kind, ()):
