@@ -253,6 +253,8 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         policy = toks.object_after(at + 1)
         label = " ".join(w for w in head[1 : at + 1] if w not in ("OR", "REPLACE", "ALTER"))
         return [finding(Category.ACCESS_CHANGE, policy, f"CREATE {label} {policy} changes who may see which data")]
+    if replace and kind in ("SCHEMA", "DATABASE"):
+        return [finding(Category.DROP, name, f"CREATE OR REPLACE {kind} {name} drops the {kind.lower()} and every object in it")]
     found: list[Finding] = []
     at = 3 if replace else 1
     if kind == "OBJECT" and toks.word(at) in _SCHEDULED:

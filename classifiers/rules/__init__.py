@@ -43,8 +43,8 @@ RULES: tuple[Rule, ...] = (
 TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     drop_object: frozenset({exp.Drop, exp.DropPartition}),
     truncate_table: frozenset({exp.TruncateTable}),
-    delete_without_where: frozenset({exp.Delete}),
-    update_without_where: frozenset({exp.Update}),
+    delete_without_where: frozenset({exp.Delete, exp.Merge}),
+    update_without_where: frozenset({exp.Update, exp.Merge}),
     overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition, exp.LoadData}),
     access_change: frozenset({exp.Grant, exp.Revoke, exp.Create}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),

@@ -8,7 +8,7 @@ from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
 from .common import finding, kind_of, strip_block
-from .destructive import is_data_drop_action
+from .destructive import CONTAINERS, is_data_drop_action
 
 
 def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -28,7 +28,7 @@ def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
             what = ", ".join(dict.fromkeys(_describe(action) for action in changes))
             found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind_of(node) or 'TABLE'} {name} changes its definition{': ' + what if what else ''}"))
     for node in ctx.nodes.get(exp.Create, ()):
-        if node.args.get("replace") and kind_of(node) != "TABLE":
+        if node.args.get("replace") and kind_of(node) != "TABLE" and kind_of(node) not in CONTAINERS:
             name = table_name(node.this)
             found.append(finding(Category.SCHEMA_CHANGE, name, f"CREATE OR REPLACE {kind_of(node)} {name} replaces its definition"))
     for node in ctx.nodes.get(exp.Undrop, ()):

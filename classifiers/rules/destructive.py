@@ -10,6 +10,8 @@ from supervisor.models import Category, Finding
 from .common import finding, kind_of, shown
 from .scope import always_true, never_true
 
+# What CREATE OR REPLACE empties of everything in it (Snowflake drops the old one whole).
+CONTAINERS = frozenset({"SCHEMA", "DATABASE"})
 # Accounts and roles: dropping one also changes who may see what.
 _PRINCIPALS = frozenset({"USER", "ROLE", "LOGIN", "GROUP"})
 # ALTER ... DROP of these removes no stored data.
@@ -79,7 +81,8 @@ def truncate_table(expression: exp.Expression, ctx: StatementContext) -> list[Fi
 def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
     """Replacing a table's data wholesale is ``overwrite``.
 
-    That is CREATE OR REPLACE TABLE, INSERT OVERWRITE (ALL), Databricks INSERT ... REPLACE
+    That is CREATE OR REPLACE TABLE (and of a schema or database, which drops what is in it,
+    so ``drop``), INSERT OVERWRITE (ALL), Databricks INSERT ... REPLACE
     WHERE / USING, ClickHouse REPLACE PARTITION, and MERGE ... ON FALSE ... WHEN NOT MATCHED BY
     SOURCE THEN DELETE.
 
@@ -90,9 +93,15 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
     """
     found: list[Finding] = []
     for node in ctx.nodes.get(exp.Create, ()):
-        if node.args.get("replace") and kind_of(node) == "TABLE":
+        if not node.args.get("replace"):
+            continue
+        kind = kind_of(node)
+        if kind == "TABLE":
             name = table_name(node.this)
             found.append(finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows"))
+        elif kind in CONTAINERS:
+            name = table_name(node.this)
+            found.append(finding(Category.DROP, name, f"CREATE OR REPLACE {kind} {name} drops the {kind.lower()} and every object in it"))
     for node in ctx.nodes.get(exp.Insert, ()):
         if isinstance(node.parent, exp.When):
             continue
@@ -142,5 +151,7 @@ def merge_replaces(node: exp.Merge) -> bool:
         when.args.get("source") and isinstance(when.args.get("then"), exp.Var) and when.args["then"].name.upper() == "DELETE"
         for when in (node.args.get("whens").expressions if node.args.get("whens") else [])
     )
+    if not deletes_unmatched or node.args.get("using_cond"):
+        return False  # MERGE ... USING (columns) joins on columns of the target
     on = node.args.get("on")
-    return deletes_unmatched and (on is None or never_true(on) or always_true(on))
+    return not isinstance(on, exp.Expression) or never_true(on) or always_true(on)

@@ -39,6 +39,9 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
             found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
         else:
             found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} its WHERE selects"))
+    for merge, problem in _unscoped_merges(ctx, "DELETE"):
+        name = table_name(merge.this)
+        found.append(finding(Category.UNSCOPED_DELETE, name, f"MERGE ... WHEN MATCHED THEN DELETE {problem}: it removes every row of {name}"))
     return found
 
 
@@ -63,7 +66,43 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
             found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
         else:
             found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} its WHERE selects"))
+    for merge, problem in _unscoped_merges(ctx, "UPDATE"):
+        name = table_name(merge.this)
+        found.append(finding(Category.UNSCOPED_UPDATE, name, f"MERGE ... WHEN MATCHED THEN UPDATE {problem}: it changes every row of {name}"))
     return found
+
+
+def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Merge, str]]:
+    """MERGEs whose unconditional WHEN MATCHED THEN ``verb`` reaches every row of the target.
+
+    That is when the ON condition matches every target row: always true (``ON 1 = 1``), or
+    never referring to the target's columns (``ON s.flag``), given a source with such rows.
+    """
+    found: list[tuple[exp.Merge, str]] = []
+    for merge in ctx.nodes.get(exp.Merge, ()):
+        whens = merge.args.get("whens")
+        acts = any(
+            when.args.get("matched") and not when.args.get("source") and when.args.get("condition") is None
+            and _is_action(when.args.get("then"), verb)
+            for when in (whens.expressions if whens else ())
+        )
+        if not acts or merge.args.get("using_cond"):
+            continue  # MERGE ... USING (columns): joined on columns of the target
+        on = merge.args.get("on")
+        if not isinstance(on, exp.Expression):
+            found.append((merge, "has no ON condition"))
+        elif _truth(on) is True:
+            found.append((merge, f"joins on an always-true condition ({shown(on, ctx.dialect)})"))
+        elif not _refers_to(on, target_names(merge.this), []):
+            found.append((merge, f"joins on a condition ({shown(on, ctx.dialect)}) that does not refer to any of its target's columns"))
+    return found
+
+
+def _is_action(then: object, verb: str) -> bool:
+    # sqlglot keeps THEN DELETE as a word and THEN UPDATE SET ... as an Update.
+    if verb == "DELETE":
+        return isinstance(then, (exp.Var, exp.Delete)) and (type(then) is exp.Delete or then.name.upper() == "DELETE")
+    return isinstance(then, exp.Update)
 
 
 def _where(node: exp.Expression) -> exp.Expression | None:
