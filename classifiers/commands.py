@@ -19,6 +19,7 @@ from classifiers.context import WRITE_TOKENS, StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
 
 from .rules.common import finding, strip_block
+from .rules.destructive import CONTAINERS, PRINCIPALS
 
 _STRINGS = frozenset(
     {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING,
@@ -42,8 +43,6 @@ _NON_DATA_DROPS = frozenset(
      "STATISTICS", "SEARCH", "CLUSTERING", "ROW", "TAG", "MASKING", "FEATURE", "FEATURES", "TTL",
      "IDENTITY", "EXPRESSION", "PERIOD", "SYSTEM", "ALL", "ROLLUP", "TRIGGER"}
 )
-# Accounts and roles: creating one is an access change.
-_PRINCIPALS = ("USER", "ROLE", "LOGIN", "GROUP")
 _OBJECT_WORDS = frozenset(
     {"TABLE", "VIEW", "SCHEMA", "DATABASE", "INDEX", "MATERIALIZED", "FUNCTION", "PROCEDURE", "ROLE", "USER",
      "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
@@ -208,9 +207,9 @@ def _drop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
             finding(Category.DROP, who, f"DROP OWNED BY {who} drops every object the role owns"),
             finding(Category.ACCESS_CHANGE, who, f"DROP OWNED BY {who} revokes the role's privileges"),
         ]
-    name = _principal_after(toks, 2) if kind in _PRINCIPALS else toks.object_after(1)
+    name = _principal_after(toks, 2) if kind in PRINCIPALS else toks.object_after(1)
     found = [finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone")]
-    if "MASKING" in toks.words(0, 3) or "POLICY" in toks.words(0, 4) or kind in _PRINCIPALS:
+    if "MASKING" in toks.words(0, 3) or "POLICY" in toks.words(0, 4) or kind in PRINCIPALS:
         found.append(finding(Category.ACCESS_CHANGE, name, f"DROP {kind} {name} changes who may see what"))
     return found
 
@@ -243,8 +242,8 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     name = toks.object_after(3 if replace else 1)
     if replace and "TABLE" in head and "FUNCTION" not in head and "PROCEDURE" not in head:
         return [finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows")]
-    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO", *_PRINCIPALS)), "OBJECT")
-    if kind in _PRINCIPALS:
+    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO", *PRINCIPALS)), "OBJECT")
+    if kind in PRINCIPALS:
         who = _principal_after(toks, head.index(kind) + 1)
         return [finding(Category.ACCESS_CHANGE, who, f"CREATE {kind} {who} adds an account or role that can be given access")]
     if kind == "OBJECT" and "POLICY" in head:
@@ -253,7 +252,7 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         policy = toks.object_after(at + 1)
         label = " ".join(w for w in head[1 : at + 1] if w not in ("OR", "REPLACE", "ALTER"))
         return [finding(Category.ACCESS_CHANGE, policy, f"CREATE {label} {policy} changes who may see which data")]
-    if replace and kind in ("SCHEMA", "DATABASE"):
+    if replace and kind in CONTAINERS:
         return [finding(Category.DROP, name, f"CREATE OR REPLACE {kind} {name} drops the {kind.lower()} and every object in it")]
     found: list[Finding] = []
     at = 3 if replace else 1
@@ -338,7 +337,7 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
             found.extend(_unsupported_dml(toks, ctx, begin))
         else:
             changes_definition = True
-    if kind in _PRINCIPALS:
+    if kind in PRINCIPALS:
         found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes an account's access"))
     elif changes_definition or not found:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition"))

@@ -13,7 +13,7 @@ from .scope import always_true, never_true
 # What CREATE OR REPLACE empties of everything in it (Snowflake drops the old one whole).
 CONTAINERS = frozenset({"SCHEMA", "DATABASE"})
 # Accounts and roles: dropping one also changes who may see what.
-_PRINCIPALS = frozenset({"USER", "ROLE", "LOGIN", "GROUP"})
+PRINCIPALS = frozenset({"USER", "ROLE", "LOGIN", "GROUP"})
 # ALTER ... DROP of these removes no stored data.
 _NON_DATA_DROPS = frozenset(
     {"CONSTRAINT", "INDEX", "KEY", "PRIMARY KEY", "FOREIGN KEY", "DEFAULT", "NOT NULL", "CHECK", "UNIQUE",
@@ -53,7 +53,7 @@ def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         for table in node.args.get("tables") or [node.this]:
             name = table_name(table)
             found.append(finding(Category.DROP, name, f"DROP {kind} {name} cannot be undone"))
-            if kind in _PRINCIPALS:
+            if kind in PRINCIPALS:
                 found.append(finding(Category.ACCESS_CHANGE, name, f"DROP {kind} {name} changes who may see what"))
     for node in ctx.nodes.get(exp.DropPartition, ()):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
