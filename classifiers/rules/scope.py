@@ -258,7 +258,7 @@ def _truth(node: exp.Expression) -> bool | None:
     # Comparisons come first: they are most predicates, and none is any of the types below.
     compare = _COMPARE.get(type(node))
     if compare is not None:
-        left, right = node.this, node.expression
+        left, right = _unwrapped(node.this), _unwrapped(node.expression)
         if isinstance(left, exp.Column):
             # x = x holds on every row where x is not null; any other test of a column depends on the row.
             return True if type(node) in _REFLEXIVE and _same_column(left, right) else None
@@ -280,7 +280,7 @@ def _truth(node: exp.Expression) -> bool | None:
         return None if inner is None else not inner
     elif isinstance(node, exp.Or):
         left_truth, right_truth = _truth(node.this), _truth(node.expression)
-        if left_truth is True or right_truth is True:
+        if left_truth is True or right_truth is True or _null_or_not(node.this, node.expression):
             return True
         return False if left_truth is False and right_truth is False else None
     elif isinstance(node, exp.And):
@@ -309,6 +309,29 @@ def _truth(node: exp.Expression) -> bool | None:
             if folded.this or not any(literal.is_string for literal in node.find_all(exp.Literal)):
                 return bool(folded.this)
     return None
+
+
+def _unwrapped(node: object) -> object:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _null_test(node: object) -> tuple[object, bool] | None:
+    """(column, is it IS NOT NULL) for ``c IS NULL``, ``c IS NOT NULL`` or ``NOT c IS NULL``."""
+    node = _unwrapped(node)
+    negated = False
+    if isinstance(node, exp.Not):
+        node, negated = _unwrapped(node.this), True
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null) and isinstance(node.this, exp.Column):
+        return node.this, negated != bool(node.args.get("negate"))
+    return None
+
+
+def _null_or_not(a: object, b: object) -> bool:
+    """``c IS NULL OR c IS NOT NULL``: every row passes, whatever ``c`` holds."""
+    first, second = _null_test(a), _null_test(b)
+    return first is not None and second is not None and first[1] != second[1] and _same_column(first[0], second[0])
 
 
 def _same_column(left: exp.Column, right: object) -> bool:
