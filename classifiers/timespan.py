@@ -2,7 +2,7 @@
 
 Values are points in time: absolute (a literal date) or relative to now (``CURRENT_DATE -
 INTERVAL 7 DAY``). A column's bounds come from ``>=``/``>``/``<``/``<=`` pairs, ``BETWEEN``,
-``=`` and ``IN`` lists; ``AND`` intersects, ``OR`` takes the envelope. Anything that is not a
+``=`` and ``IN`` lists, also on the year of a column (``YEAR(d) = 2023`` is all of 2023); ``AND`` intersects, ``OR`` takes the envelope. Anything that is not a
 recognisable time value is ignored, so a column compared to a subquery has no bound from it.
 """
 
@@ -202,6 +202,9 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
                 merged[column] = Bounds(None, None)
         return merged
     if isinstance(condition, exp.Between):
+        years = _year_range(condition.this, condition.args.get("low"), condition.args.get("high"))
+        if years is not None:
+            return years
         column = _column_key(condition.this)
         low = _point(condition.args.get("low"), condition.this)
         high = _point(condition.args.get("high"), condition.this)
@@ -209,6 +212,12 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
             return {column: Bounds(low, _inclusive(high))}
         return {}
     if isinstance(condition, exp.In):
+        values = condition.expressions
+        if values and _year_of(condition.this) is not None:
+            if not all(_year_value(value) is not None for value in values):
+                return {}  # a year that is not written out can be any year
+            years = _year_range(condition.this, min(values, key=_year_sort), max(values, key=_year_sort))
+            return years or {}
         column = _column_key(condition.this)
         points = [_point(value, condition.this) for value in condition.expressions]
         if column and points and all(points):
@@ -224,6 +233,8 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
 def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
     left, right = condition.this, condition.expression
     kind = type(condition)
+    if isinstance(left, (exp.Year, exp.Extract)) or isinstance(right, (exp.Year, exp.Extract)):
+        return _year_comparison(condition)
     column = _column_key(left)
     value = _point(right, left) if column else None
     if value is None:
@@ -241,6 +252,61 @@ def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
     return {column: Bounds(None, value)}
 
 
+def _year_of(node: object) -> exp.Expression | None:
+    """The date column in ``YEAR(c)`` or ``EXTRACT(YEAR FROM c)``, else None."""
+    if isinstance(node, exp.Year):
+        return node.this
+    if isinstance(node, exp.Extract) and isinstance(node.this, (exp.Var, exp.Identifier)) and node.this.name.upper() in ("YEAR", "YEARS", "YYYY", "YY"):
+        return node.expression
+    return None
+
+
+def _year_value(node: object) -> int | None:
+    """A year written as a number (``2023``), within the years a calendar date can name."""
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit() and 1 <= int(node.this) <= 9998:
+        return int(node.this)
+    return None
+
+
+def _year_sort(node: exp.Expression) -> int:
+    return _year_value(node) or 0
+
+
+def _year_start(year: int) -> Point:
+    return Point(False, _epoch(datetime(year, 1, 1)), True)
+
+
+def _year_range(subject: object, first: object, last: object) -> dict[str, Bounds] | None:
+    """``YEAR(c) BETWEEN a AND b`` (or an IN list from a to b): c from January 1 of a to the end of b."""
+    column = _column_key(_year_of(subject))
+    low, high = _year_value(first), _year_value(last)
+    if not column or low is None or high is None:
+        return None
+    return {column: Bounds(_year_start(low), _year_start(high + 1))}
+
+
+def _year_comparison(condition: exp.Expression) -> dict[str, Bounds]:
+    """``YEAR(c) = 2023`` covers the whole year 2023 of c; ``>`` and ``<`` leave it open."""
+    kind = type(condition)
+    subject, value = condition.this, condition.expression
+    if _year_of(subject) is None:
+        subject, value, kind = value, subject, _FLIPPED.get(kind, kind)
+    column = _column_key(_year_of(subject))
+    year = _year_value(value)
+    if not column or year is None:
+        return {}
+    start, end = _year_start(year), _year_start(year + 1)
+    if kind is exp.EQ:
+        return {column: Bounds(start, end)}
+    if kind is exp.GT:
+        return {column: Bounds(end, None)}
+    if kind is exp.GTE:
+        return {column: Bounds(start, None)}
+    if kind is exp.LT:
+        return {column: Bounds(None, start)}
+    return {column: Bounds(None, end)}
+
+
 _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
     exp.GT: exp.LT,
     exp.GTE: exp.LTE,
@@ -250,10 +316,14 @@ _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
 
 
 def _inclusive(point: Point | None) -> Point | None:
-    """An inclusive upper bound on a date covers that whole day."""
+    """An inclusive upper bound on a date covers that whole day.
+
+    The end of that day is still a date (midnight after it), so a range whose both ends come
+    from ``CURRENT_DATE`` is not stretched as one that ends at now would be.
+    """
     if point is None or not point.day:
         return point
-    return Point(point.relative, point.seconds + DAY, False)
+    return Point(point.relative, point.seconds + DAY, True)
 
 
 def _key(point: Point) -> float:
