@@ -35,7 +35,7 @@ from classifiers.context import (
 from classifiers.rules import ROOT_TRIGGERS, RULES, TRIGGERS, Rule
 from classifiers.rules.common import finding
 from classifiers.rules.opaque import mentions_sql_function
-from classifiers.rules.reads_writes import read_tables
+from classifiers.rules.reads_writes import READ_ROOTS, read_tables
 from supervisor.errors import ClassificationError
 from supervisor.models import (
     Category,
@@ -398,7 +398,8 @@ def _classify_statement(
     # Positional: binding nine keywords costs as much as the rest of building the context.
     ctx = StatementContext(_engine_name(dialect), text, source, end, tokens, max_hours, now, nested, kinds)
     try:
-        ctx.index(expression, shallow=shape == _SIMPLE)
+        # A read that leads with its keyword (EXPORT DATA, DESCRIBE) still names the tables it reads.
+        ctx.index(expression, shallow=shape == _SIMPLE and not isinstance(expression, READ_ROOTS))
         for rule in _rules_for(type(expression), frozenset(ctx.nodes)):
             findings.extend(rule(expression, ctx))
     except RecursionError:

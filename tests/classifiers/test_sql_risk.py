@@ -414,3 +414,21 @@ def test_a_plain_read_names_the_tables_its_derived_tables_and_ctes_read(sql: str
     for result in (fast, walked):
         assert result.categories == (Category.READ,)
         assert {f.object for f in result.statements[0].findings if f.object} == tables
+
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "tables"),
+    [
+        ("mysql", "DESCRIBE shop.orders", {"shop.orders"}),
+        ("spark", "DESCRIBE TABLE EXTENDED shop.orders", {"shop.orders"}),
+        ("bigquery", "EXPORT DATA OPTIONS (uri = 'gs://b/o-*.csv', format = 'CSV') AS SELECT * FROM ds.orders", {"ds.orders"}),
+        ("mysql", "EXPLAIN SELECT id FROM shop.orders JOIN shop.items ON orders.id = items.oid", {"shop.orders", "shop.items"}),
+    ],
+)
+def test_a_read_led_by_its_keyword_names_what_it_reads(dialect: str, sql: str, tables: set[str]) -> None:
+    """DESCRIBE, EXPORT DATA and EXPLAIN start with a keyword that could write, so they are judged
+    from their root; the tables they read are still named for the approval packet."""
+    result = classify_sql(sql, dialect=dialect)
+    assert result.categories == (Category.READ,)
+    assert {f.object for f in result.statements[0].findings if f.object} == tables
