@@ -119,6 +119,8 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
     for extra in node.args.get("tables") or []:
         names |= target_names(extra)
     join_conditions, others = _joins(node, target, name, names)
+    # A join on an always-true condition (``ON t.id = t.id``) restricts nothing.
+    join_conditions = [on for on in join_conditions if _truth(on) is not True]
     where = _where(node)
     if where is None:
         if any(_refers_to(on, names, others) for on in join_conditions):
