@@ -18,7 +18,7 @@ from sqlglot.tokens import Token, Tokenizer, TokenType
 from classifiers.context import WRITE_TOKENS, StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
 
-from .rules.common import finding, strip_block
+from .rules.common import finding, stored_code_findings, strip_block
 from .rules.destructive import CONTAINERS, PRINCIPALS
 
 _STRINGS = frozenset(
@@ -290,7 +290,7 @@ def _scheduled(toks: _Tokens, ctx: StatementContext, kind: str, what: str) -> li
         body = body[1:-1]
     if body.upper() == "NOTHING":  # a Postgres rule that does nothing instead
         return []
-    return _risky(ctx.classify_nested(strip_block(body)), what)
+    return stored_code_findings(ctx.classify_nested(strip_block(body)), what)
 
 
 def _principal_after(toks: _Tokens, index: int) -> str | None:
@@ -410,18 +410,7 @@ def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
         bodies = [toks.rest(begin)]
     found: list[Finding] = []
     for body in bodies:
-        found.extend(_risky(ctx.classify_nested(strip_block(body)), what))
-    return found
-
-
-def _risky(items: list[Finding], what: str) -> list[Finding]:
-    """The risky findings of code a statement stores to run later, named as part of ``what``."""
-    found: list[Finding] = []
-    for item in items:
-        if item.category is Category.PARSE_ERROR:
-            item = finding(Category.OPAQUE, item.object, f"{what} contains procedural code that could not be read")
-        if item.category.is_risky:
-            found.append(finding(item.category, item.object, f"{what}: {item.message}", item.span_hours))
+        found.extend(stored_code_findings(ctx.classify_nested(strip_block(body)), what))
     return found
 
 

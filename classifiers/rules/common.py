@@ -59,3 +59,17 @@ def strip_block(body: str) -> str:
         if stripped.upper().endswith("END"):
             text = stripped[:-3]
     return text
+
+
+def stored_code_findings(items: list[Finding], what: str) -> list[Finding]:
+    """The risky findings of code a statement stores to run later (a routine, trigger, rule,
+    event or task body), each named as part of ``what``.
+
+    What does not parse there is ``opaque``: the code cannot be read, and it will run.
+    """
+    found: list[Finding] = []
+    for item in items:
+        if item.category.is_risky:
+            category = Category.OPAQUE if item.category is Category.PARSE_ERROR else item.category
+            found.append(finding(category, item.object, f"{what}: {item.message}", item.span_hours))
+    return found

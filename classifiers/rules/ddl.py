@@ -7,7 +7,7 @@ from sqlglot import exp
 from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
-from .common import finding, kind_of, strip_block
+from .common import finding, kind_of, stored_code_findings, strip_block
 from .destructive import CONTAINERS, is_data_drop_action
 
 
@@ -111,8 +111,5 @@ def routine_body(expression: exp.Expression, ctx: StatementContext) -> list[Find
         if language is not None and language.name.lower() not in ("sql", "plpgsql", "tsql", "plsql", "snowflake"):
             continue  # a Python or JavaScript body is not SQL
         name = table_name(node.this)
-        for item in ctx.classify_nested(strip_block(str(body.this))):
-            if item.category.is_risky:
-                category = Category.OPAQUE if item.category is Category.PARSE_ERROR else item.category
-                found.append(finding(category, item.object, f"the body of {kind_of(node)} {name}: {item.message}", item.span_hours))
+        found.extend(stored_code_findings(ctx.classify_nested(strip_block(str(body.this))), f"the body of {kind_of(node)} {name}"))
     return found

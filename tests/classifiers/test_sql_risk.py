@@ -432,3 +432,19 @@ def test_a_read_led_by_its_keyword_names_what_it_reads(dialect: str, sql: str, t
     result = classify_sql(sql, dialect=dialect)
     assert result.categories == (Category.READ,)
     assert {f.object for f in result.statements[0].findings if f.object} == tables
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "what"),
+    [
+        ("mysql", "CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO SELEC FROM WHERE", "the body of EVENT nightly"),
+        ("postgres", "CREATE FUNCTION f() RETURNS void AS $$ SELEC FROM WHERE $$ LANGUAGE sql", "the body of FUNCTION f"),
+        ("postgres", "CREATE TRIGGER t BEFORE INSERT ON shop.orders FOR EACH ROW BEGIN SELEC FROM WHERE; END", "the body of TRIGGER t"),
+    ],
+)
+def test_stored_code_that_does_not_parse_is_opaque_and_says_where(dialect: str, sql: str, what: str) -> None:
+    """Code a statement stores to run later is opaque when it cannot be read; the reviewer sees
+    which body it is and the parser's reason, once."""
+    result = classify_sql(sql, dialect=dialect)
+    opaque = [f.message for f in result.statements[0].findings if f.category is Category.OPAQUE]
+    assert len(opaque) == 1, opaque
+    assert opaque[0].startswith(f"{what}: ") and opaque[0].count("the body of") == 1, opaque[0]
