@@ -205,7 +205,10 @@ def _result(dialect: str, statements: list[StatementClassification]) -> SqlClass
     union: set[Category] = set(chain.from_iterable(map(_CATEGORIES, statements)))
     ordered = sort_categories(union)
     action_type = f"sql.{ordered[0].value}" if ordered else "sql.read"
-    return SqlClassification(dialect=dialect, action_type=action_type, categories=ordered, statements=tuple(statements))
+    # Every value has its field's type already; validating would check each statement again.
+    return SqlClassification.model_construct(
+        dialect=dialect, action_type=action_type, categories=ordered, statements=tuple(statements)
+    )
 
 
 def _with_normalized(
