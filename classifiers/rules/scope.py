@@ -91,7 +91,7 @@ def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Merge, 
         on = merge.args.get("on")
         if not isinstance(on, exp.Expression):
             found.append((merge, "has no ON condition"))
-        elif _truth(on) is True:
+        elif _truth(on, (table_name(merge.this) or "").lower() or None) is True:
             found.append((merge, f"joins on an always-true condition ({shown(on, ctx.dialect)})"))
         elif not _refers_to(on, target_names(merge.this), []):
             found.append((merge, f"joins on a condition ({shown(on, ctx.dialect)}) that does not refer to any of its target's columns"))
@@ -120,7 +120,8 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
         names |= target_names(extra)
     join_conditions, others = _joins(node, target, name, names)
     # A join on an always-true condition (``ON t.id = t.id``) restricts nothing.
-    join_conditions = [on for on in join_conditions if _truth(on) is not True]
+    own = name.lower() if name else None
+    join_conditions = [on for on in join_conditions if _truth(on, own) is not True]
     where = _where(node)
     if where is None:
         if any(_refers_to(on, names, others) for on in join_conditions):
@@ -128,7 +129,7 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
         if join_conditions or others:
             return "has no WHERE clause and no join predicate on its target"
         return "has no WHERE clause"
-    truth = _truth(where)
+    truth = _truth(where, own)
     if truth is False:
         return None
     if truth is True:
@@ -199,7 +200,9 @@ def _refers_to(condition: exp.Expression, names: set[str], others: list[str]) ->
     for column in condition.find_all(exp.Column):
         qualifier = column.table.lower()
         if qualifier:
-            if qualifier in names:
+            # Inside a subquery that reads the target again under its own name, ``t.id`` is
+            # that inner read's column, not the row being changed.
+            if qualifier in names and not _bound_inside(column, condition, qualifier):
                 return True
             continue
         if not _inside_subquery(column, condition):
@@ -214,6 +217,31 @@ def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
             return True
         parent = parent.parent
     return False
+
+
+def _bound_inside(node: exp.Expression, root: exp.Expression, qualifier: str) -> bool:
+    """Whether a SELECT between ``node`` and ``root`` reads a table it calls ``qualifier``."""
+    parent = node.parent
+    while parent is not None and parent is not root:
+        if type(parent) is exp.Select and qualifier in _source_names(parent):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _source_names(select: exp.Select) -> set[str]:
+    """Lower-cased names the tables of a SELECT's FROM and JOINs go by (alias, else name)."""
+    names: set[str] = set()
+    from_ = select.args.get("from_")
+    sources = [from_.this] if from_ is not None else []
+    sources.extend(join.this for join in select.args.get("joins") or ())
+    for source in sources:
+        alias = source.alias
+        if alias:
+            names.add(alias.lower())
+        elif isinstance(source, exp.Table) and source.name:
+            names.add(source.name.lower())
+    return names
 
 
 def _fold(condition: exp.Expression) -> exp.Expression:
@@ -251,11 +279,14 @@ _COMPARE = {
 }
 
 
-def _truth(node: exp.Expression) -> bool | None:
+def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
     """True or False when the predicate's value does not depend on the row, else None.
 
     Plain boolean logic and literal comparisons are decided here; a column-free part that is
-    still undecided (``1 + 1 = 2``) is handed to sqlglot's simplifier.
+    still undecided (``1 + 1 = 2``) is handed to sqlglot's simplifier. A test that holds for
+    every row where its column is not null (``x = x``, ``x > 0 OR x <= 0``) counts as true.
+    ``own`` is the lower-cased name of the table being changed, when known: a subquery that
+    reads that table back (``id IN (SELECT id FROM t)``) selects every row.
     """
     # Comparisons come first: they are most predicates, and none is any of the types below.
     compare = _COMPARE.get(type(node))
@@ -263,46 +294,68 @@ def _truth(node: exp.Expression) -> bool | None:
         left, right = _unwrapped(node.this), _unwrapped(node.expression)
         if isinstance(left, exp.Column):
             # x = x holds on every row where x is not null; any other test of a column depends on the row.
-            return True if type(node) in _REFLEXIVE and _same_column(left, right) else None
-        if isinstance(right, exp.Column):
+            if type(node) in _REFLEXIVE and type(right) is not exp.Literal and _same_value(left, right):
+                return True
             return None
+        if isinstance(right, exp.Column):
+            return True if type(node) in _REFLEXIVE and _same_value(left, right) else None
         a, b = _constant(left), _constant(right)
         if a is not None and b is not None and type(a) is type(b):
             if type(a) is str and a != b and (type(node) not in _EQUALITY or _folded(a) == _folded(b)):
                 return None  # how two different strings compare depends on the collation
             return bool(compare(a, b))
+        if type(node) in _REFLEXIVE and _same_value(left, right):
+            return True  # LOWER(x) = LOWER(x)
     elif isinstance(node, exp.Paren):
-        return _truth(node.this)
+        return _truth(node.this, own)
     elif isinstance(node, exp.Boolean):
         return bool(node.this)
     elif isinstance(node, exp.Literal):
         return None if node.is_string else _number(node) not in (None, 0.0) if _number(node) is not None else None
     elif isinstance(node, exp.Not):
-        inner = _truth(node.this)
+        inner = _truth(node.this, own)
         return None if inner is None else not inner
     elif isinstance(node, exp.Or):
-        left_truth, right_truth = _truth(node.this), _truth(node.expression)
-        if left_truth is True or right_truth is True or _null_or_not(node.this, node.expression):
+        left_truth, right_truth = _truth(node.this, own), _truth(node.expression, own)
+        if left_truth is True or right_truth is True or _covers_every_row(node):
             return True
         return False if left_truth is False and right_truth is False else None
     elif isinstance(node, exp.And):
-        left_truth, right_truth = _truth(node.this), _truth(node.expression)
+        left_truth, right_truth = _truth(node.this, own), _truth(node.expression, own)
         if left_truth is False or right_truth is False:
             return False
         return True if left_truth is True and right_truth is True else None
     elif isinstance(node, exp.In):
-        if not node.args.get("query"):
-            value = _constant(node.this)
-            values = [_constant(v) for v in node.expressions]
-            if value is not None and values and all(type(v) is type(value) for v in values):
-                if value in values:
-                    return True
-                if type(value) is str and any(_folded(v) == _folded(value) for v in values):
-                    return None  # equal under a lenient collation
-                return False
+        if node.args.get("query"):
+            return True if own and _reads_back(node, own) else None
+        value = _constant(node.this)
+        values = [_constant(v) for v in node.expressions]
+        if value is not None and values and all(type(v) is type(value) for v in values):
+            if value in values:
+                return True
+            if type(value) is str and any(_folded(v) == _folded(value) for v in values):
+                return None  # equal under a lenient collation
+            return False
     elif isinstance(node, exp.Is) and isinstance(node.this, exp.Literal) and isinstance(node.expression, exp.Null):
         # A literal is never null; sqlglot keeps IS NOT NULL as Is(negate=True).
         return bool(node.args.get("negate"))
+    elif isinstance(node, exp.NullSafeEQ):
+        # x IS NOT DISTINCT FROM x holds on every row, nulls included.
+        if _same_value(_unwrapped(node.this), _unwrapped(node.expression)):
+            return True
+    elif isinstance(node, exp.Between):
+        subject = _unwrapped(node.this)
+        if _same_value(subject, _unwrapped(node.args.get("low"))) and _same_value(subject, _unwrapped(node.args.get("high"))):
+            return True  # x BETWEEN x AND x
+    elif isinstance(node, (exp.Like, exp.ILike)):
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this and not pattern.this.strip("%"):
+            if not node.args.get("escape") and node.this.find(exp.Column) is not None:
+                # x LIKE '%' matches every value that is not null; NOT LIKE '%' matches none.
+                return not node.args.get("negate")
+    elif isinstance(node, exp.Exists):
+        if own and _reads_back(node, own):
+            return True
     if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
         if isinstance(folded, exp.Boolean):
@@ -311,6 +364,227 @@ def _truth(node: exp.Expression) -> bool | None:
             if folded.this or not any(literal.is_string for literal in node.find_all(exp.Literal)):
                 return bool(folded.this)
     return None
+
+
+# Comparisons that together hold for every value that is not null: ``x > 5 OR x <= 5``.
+_COMPLEMENTS = {
+    exp.GT: exp.LTE, exp.LTE: exp.GT, exp.LT: exp.GTE, exp.GTE: exp.LT, exp.EQ: exp.NEQ, exp.NEQ: exp.EQ,
+}
+_FLIPPED = {exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
+
+
+def _covers_every_row(node: exp.Or) -> bool:
+    """Whether two branches of an OR chain together admit every row: ``c IS NULL OR c IS NOT
+    NULL``, ``p OR NOT p``, or a comparison and its complement (``x > 5 OR x <= 5``)."""
+    branches: list[exp.Expression] = []
+    pending: list[exp.Expression] = [node]
+    while pending:
+        item = _unwrapped(pending.pop())
+        if type(item) is exp.Or:
+            pending.extend((item.expression, item.this))
+        else:
+            branches.append(item)
+    for i, first in enumerate(branches):
+        for second in branches[i + 1 :]:
+            if _null_or_not(first, second) or _complementary(first, second) or _complementary(second, first):
+                return True
+    return _covers_every_number(branches)
+
+
+# A comparison with a number as the range of values it admits: (low, low included, high, high included).
+_RANGES = {
+    exp.GT: lambda c: [(c, False, _INF, False)],
+    exp.GTE: lambda c: [(c, True, _INF, False)],
+    exp.LT: lambda c: [(-_INF, False, c, False)],
+    exp.LTE: lambda c: [(-_INF, False, c, True)],
+    exp.EQ: lambda c: [(c, True, c, True)],
+    exp.NEQ: lambda c: [(-_INF, False, c, False), (c, False, _INF, False)],
+}
+_INF = float("inf")
+
+
+def _covers_every_number(branches: list[exp.Expression]) -> bool:
+    """Whether comparisons of one operand with numbers leave no number out (``x > 0 OR x <= 1``)."""
+    ranges: dict[str, list[tuple[float, bool, float, bool]]] = {}
+    for branch in branches:
+        kind = type(branch)
+        if kind not in _RANGES and kind is not exp.Between:
+            continue
+        subject, bound = _unwrapped(branch.this), _unwrapped(branch.args.get("expression"))
+        if kind is exp.Between:
+            low, high = _constant(branch.args.get("low")), _constant(branch.args.get("high"))
+            if type(subject) is exp.Column and type(low) is float and type(high) is float:
+                ranges.setdefault(_column_text(subject), []).append((low, True, high, True))
+            continue
+        value = _constant(bound)  # type: ignore[arg-type]
+        if type(subject) is not exp.Column:
+            subject, value, kind = bound, _constant(subject), _FLIPPED[kind]  # type: ignore[arg-type]
+        if type(subject) is exp.Column and type(value) is float:
+            ranges.setdefault(_column_text(subject), []).extend(_RANGES[kind](value))
+    return any(_covers_line(found) for found in ranges.values() if len(found) > 1)
+
+
+def _column_text(column: exp.Column) -> str:
+    return ".".join(part.name if part.quoted else part.name.lower() for part in column.parts)  # type: ignore[attr-defined]
+
+
+def _covers_line(ranges: list[tuple[float, bool, float, bool]]) -> bool:
+    """Whether the union of the ranges is every number."""
+    reach, reached = -_INF, False  # covered so far: up to ``reach``, including it when ``reached``
+    for low, low_in, high, high_in in sorted(ranges, key=lambda r: (r[0], not r[1])):
+        if low > reach or (low == reach and not low_in and not reached and low != -_INF):
+            return False  # a gap before this range
+        if high > reach or (high == reach and high_in):
+            reach, reached = high, high_in
+    return reach == _INF
+
+
+def _complementary(a: object, b: object) -> bool:
+    """Whether ``b`` is ``NOT a``, or the comparison opposite to ``a`` on the same operands."""
+    if type(b) is exp.Not:
+        return _same_value(a, _unwrapped(b.this))
+    wanted = _COMPLEMENTS.get(type(a))
+    if wanted is None or not isinstance(b, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.NEQ)):
+        return False
+    left, right = _unwrapped(a.this), _unwrapped(a.expression)
+    other_left, other_right = _unwrapped(b.this), _unwrapped(b.expression)
+    if type(b) is wanted and _same_operand(left, other_left) and _same_operand(right, other_right):
+        return True
+    # ``x > 5 OR 5 >= x``: the same test written the other way round.
+    return _FLIPPED[type(b)] is wanted and _same_operand(left, other_right) and _same_operand(right, other_left)
+
+
+def _same_operand(left: object, right: object) -> bool:
+    """The same expression of the row, or the same constant (``5`` and ``5.0``; strings exactly)."""
+    mine, theirs = _constant(left), _constant(right)  # type: ignore[arg-type]
+    if mine is not None or theirs is not None:
+        if type(mine) is str and type(theirs) is str:
+            return _folded(mine) == _folded(theirs)  # equal under a lenient collation counts
+        return mine is not None and type(mine) is type(theirs) and mine == theirs
+    return _same_value(left, right)
+
+
+def _reads_back(node: exp.In | exp.Exists, own: str) -> bool:
+    """Whether an IN or EXISTS subquery matches every row of the table being changed.
+
+    ``id IN (SELECT id FROM t)`` and ``EXISTS (SELECT 1 FROM t AS u WHERE u.id = t.id)``
+    against ``t`` itself, with nothing else restricting the subquery, hold for every row whose
+    key is not null.
+    """
+    query = node.args.get("query") if isinstance(node, exp.In) else node.this
+    if isinstance(query, exp.Subquery):
+        query = query.this
+    if type(query) is not exp.Select or any(value for key, value in query.args.items() if key not in _PLAIN_SELECT):
+        return False
+    args = query.args
+    if args.get("joins") or args.get("laterals") or args.get("from_") is None:
+        return False
+    source = args["from_"].this
+    if not isinstance(source, exp.Table) or not _same_table(table_name(source), own):
+        return False
+    if isinstance(node, exp.In):
+        if any(args.get(key) for key in _RESTRICTING):
+            return False
+        subject = _unwrapped(node.this)
+        wanted = subject.expressions if isinstance(subject, exp.Tuple) else [subject]
+        picked = [item.this if isinstance(item, exp.Alias) else item for item in query.expressions]
+        return len(wanted) == len(picked) and all(
+            isinstance(mine, exp.Column) and isinstance(theirs, exp.Column) and mine.name.lower() == theirs.name.lower()
+            for mine, theirs in zip(wanted, picked)
+        )
+    if any(args.get(key) for key in _RESTRICTING if key != "where"):
+        return False
+    where = args.get("where")
+    if where is None:
+        return False  # EXISTS (SELECT 1 FROM t): not about the target's columns at all
+    inner = {source.alias.lower() if source.alias else source.name.lower()}
+    return _pairs_keys(where.this, inner)
+
+
+def _pairs_keys(condition: exp.Expression, inner: set[str]) -> bool:
+    """Whether a condition is only ``u.c = t.c`` equalities (ANDed), pairing a column of the
+    subquery's table with the same column of the outer row."""
+    condition = _unwrapped(condition)
+    if type(condition) is exp.And:
+        return _pairs_keys(condition.this, inner) and _pairs_keys(condition.expression, inner)
+    if type(condition) is not exp.EQ:
+        return False
+    left, right = _unwrapped(condition.this), _unwrapped(condition.expression)
+    if type(left) is not exp.Column or type(right) is not exp.Column or left.name.lower() != right.name.lower():
+        return False
+    sides = {left.table.lower() in inner, right.table.lower() in inner}
+    return sides == {True, False} and bool(left.table) and bool(right.table)
+
+
+# What a SELECT may hold and still return every row of its table.
+_PLAIN_SELECT = frozenset({"expressions", "from_", "where", "distinct", "kind", "hint", "comments"})
+_RESTRICTING = ("where", "group", "having", "qualify", "limit", "offset", "fetch", "sample", "prewhere")
+
+
+def _same_table(name: str | None, own: str) -> bool:
+    """Whether a table name may be the target's: the same name, with or without a schema."""
+    if not name:
+        return False
+    name = name.lower()
+    if name == own:
+        return True
+    short, other = name.rsplit(".", 1)[-1], own.rsplit(".", 1)[-1]
+    return short == other and ("." not in name or "." not in own)
+
+
+# Functions that return a new value on each call: f(x) = f(x) need not hold.
+_VOLATILE = (exp.Rand, exp.Randn, exp.Uuid)
+_VOLATILE_NAMES = frozenset({"RANDOM", "RAND", "NEWID", "UUID", "GEN_RANDOM_UUID", "UUID_STRING", "RANDOM_UUID", "NEWSEQUENTIALID"})
+
+
+def _bare(node: object) -> object:
+    """An operand without what cannot change which value it is: parentheses, casts, ``+ 0``, ``* 1``."""
+    while True:
+        if isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
+            node = node.this
+        elif isinstance(node, (exp.Add, exp.Sub)) and _constant(node.expression) == 0:
+            node = node.this
+        elif isinstance(node, (exp.Mul, exp.Div)) and _constant(node.expression) == 1:
+            node = node.this
+        elif isinstance(node, exp.Add) and _constant(node.this) == 0:
+            node = node.expression
+        elif isinstance(node, exp.Mul) and _constant(node.this) == 1:
+            node = node.expression
+        else:
+            return node
+
+
+def _same_value(left: object, right: object) -> bool:
+    """Whether two operands are the same expression of the row (``id`` and ``id::int``,
+    ``LOWER(email)`` twice), so a reflexive comparison of them holds wherever they are not null."""
+    left, right = _bare(left), _bare(right)
+    if type(left) is exp.Column:
+        return _same_column(left, right)
+    if type(left) is not type(right) or not isinstance(left, exp.Expression) or isinstance(left, exp.Literal):
+        return False
+    if left.find(exp.Column) is None or left.find(*_VOLATILE, exp.Subquery, exp.Select) is not None:
+        return False
+    if any(isinstance(call, exp.Anonymous) and call.name.upper() in _VOLATILE_NAMES for call in left.find_all(exp.Anonymous)):
+        return False
+    return _same_tree(left, right)
+
+
+def _same_tree(left: object, right: object) -> bool:
+    if type(left) is not type(right):
+        return False
+    if type(left) is exp.Identifier:
+        return _same_name(left, right)  # type: ignore[arg-type]
+    if type(left) is exp.Column:
+        return _same_column(left, right)  # type: ignore[arg-type]
+    if isinstance(left, exp.Expression):
+        mine, theirs = left.args, right.args  # type: ignore[union-attr]
+        keys = {key for key, value in mine.items() if value not in (None, [], False)}
+        if keys != {key for key, value in theirs.items() if value not in (None, [], False)}:
+            return False
+        return all(_same_tree(mine[key], theirs[key]) for key in keys)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(_same_tree(a, b) for a, b in zip(left, right))  # type: ignore[arg-type]
+    return left == right
 
 
 def _unwrapped(node: object) -> object:

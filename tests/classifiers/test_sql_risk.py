@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from classifiers import classify_sql
 from supervisor.errors import ClassificationError
@@ -448,3 +450,36 @@ def test_stored_code_that_does_not_parse_is_opaque_and_says_where(dialect: str, 
     opaque = [f.message for f in result.statements[0].findings if f.category is Category.OPAQUE]
     assert len(opaque) == 1, opaque
     assert opaque[0].startswith(f"{what}: ") and opaque[0].count("the body of") == 1, opaque[0]
+
+
+# Each comparison an OR chain may hold, as SQL on a DOUBLE column ``x``.
+_COMPARISONS = ("x > {}", "x >= {}", "x < {}", "x <= {}", "x = {}", "x <> {}", "{} < x", "{} >= x", "x BETWEEN {} AND {}")
+# Values on both sides of every bound the chains use, and far beyond: a chain that keeps all
+# of them keeps every number.
+_PROBES = [n / 2 for n in range(-10, 11)] + [-1e9, 1e9]
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    branches=st.lists(
+        st.tuples(st.sampled_from(_COMPARISONS), st.integers(-3, 3), st.integers(0, 3)), min_size=1, max_size=4
+    )
+)
+def test_an_or_of_comparisons_is_unscoped_exactly_when_duckdb_deletes_every_row(
+    tmp_path: Path, branches: list[tuple[str, int, int]]
+) -> None:
+    """The classifier's reading of ``x > 0 OR x <= 1``-style chains, checked against DuckDB itself."""
+    import duckdb
+
+    where = " OR ".join(form.format(low, low + width) for form, low, width in branches)
+    sql = f"DELETE FROM probes WHERE {where}"
+    path = tmp_path / f"probes_{abs(hash(where))}.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE OR REPLACE TABLE probes (x DOUBLE NOT NULL)")
+        con.executemany("INSERT INTO probes VALUES (?)", [(value,) for value in _PROBES])
+        con.execute(sql)
+        left = con.execute("SELECT count(*) FROM probes").fetchone()[0]
+    categories = {c.value for c in classify_sql(sql, dialect="duckdb").categories}
+
+    assert categories == ({"unscoped_delete"} if left == 0 else {"write"}), (sql, left)
