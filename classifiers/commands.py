@@ -32,7 +32,7 @@ _L_PAREN, _R_PAREN, _DOT, _COMMA = TokenType.L_PAREN, TokenType.R_PAREN, TokenTy
 _NAME_ENDS = frozenset({TokenType.L_PAREN, TokenType.COMMA, TokenType.SEMICOLON})
 # Statements that change nothing a reviewer gates: session and transaction control.
 _NEUTRAL = frozenset(
-    {"SET", "RESET", "UNSET", "USE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE",
+    {"RESET", "UNSET", "USE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE",
      "ABORT", "DECLARE", "DEALLOCATE", "DISCARD", "LISTEN", "UNLISTEN", "NOTIFY", "ANALYZE", "CHECKPOINT",
      "GO", "PRINT", "INSTALL", "FETCH", "CLOSE", "MOVE", "COMPUTE", "CACHE",
      "UNCACHE", "ATTACH", "DETACH", "PREPARE", "LOCK", "UNLOCK", "FLUSH"}
@@ -445,6 +445,20 @@ def _load(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     return [finding(Category.WRITE, name, f"LOAD DATA loads a file into {name}")]
 
 
+def _set(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    """SET forms sqlglot keeps as a command: only a switch of role or user changes what is allowed."""
+    if toks.word(1) == "ROLE":
+        role, at = toks.word(2), 2
+    elif toks.words(1, 3) == ["SESSION", "AUTHORIZATION"]:
+        role, at = toks.word(3), 3
+    else:
+        return []  # SET TIME ZONE, SET CONSTRAINTS ...: how the session reads, not what it may do
+    if role in ("", "NONE", "DEFAULT"):
+        return []  # gives privileges up, or goes back to the session's own
+    who = toks.object_after(at) or role.lower()
+    return [finding(Category.ACCESS_CHANGE, who, f"{' '.join(toks.words(0, at))} {who}: the statements after it run with its privileges")]
+
+
 def _maintenance(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     return _opaque(toks.word(0), ctx, "a maintenance command whose effect depends on the warehouse (VACUUM can remove the history a rollback needs)")
 
@@ -452,6 +466,7 @@ def _maintenance(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 _HANDLERS = {
     "GRANT": _grant,
     "REVOKE": _grant,
+    "SET": _set,
     "DENY": _grant,
     "TRUNCATE": _truncate,
     "DROP": _drop,

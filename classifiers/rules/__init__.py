@@ -20,6 +20,7 @@ from .destructive import drop_object, overwrite_table, truncate_table
 from .opaque import dynamic_sql, unsupported_command
 from .reads_writes import READ_ROOTS, read_query, scoped_write
 from .scope import delete_without_where, update_without_where
+from .session import session_setting
 
 Rule = Callable[[exp.Expression, StatementContext], list[Finding]]
 
@@ -36,6 +37,7 @@ RULES: tuple[Rule, ...] = (
     unsupported_command,
     scoped_write,
     routine_body,
+    session_setting,
     read_query,
 )
 
@@ -57,6 +59,7 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
 # The root types a rule can find anything in; a rule not listed looks at every root.
 ROOT_TRIGGERS: dict[Rule, tuple[type[exp.Expression], ...]] = {
     read_query: READ_ROOTS,
+    session_setting: (exp.Set, exp.Use),
 }
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "routine_body",
     "schema_change",
     "scoped_write",
+    "session_setting",
     "truncate_table",
     "unsupported_command",
     "update_without_where",

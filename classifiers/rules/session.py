@@ -1,0 +1,101 @@
+"""The rule for settings that change what the statements after them may do.
+
+Most ``SET`` and ``USE`` statements change nothing a reviewer gates (a time zone, a default
+schema, a query tag). A few do: they switch the privileges a session acts with, turn off the
+checks that keep data consistent, or reconfigure the whole server.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from classifiers.context import StatementContext
+from supervisor.models import Category, Finding
+
+from .common import finding
+
+_OFF = frozenset({"0", "OFF", "FALSE"})
+# Session settings that turn a safeguard off, with the values that do, and what that means.
+_SAFEGUARDS: dict[str, tuple[frozenset[str], str]] = {
+    "foreign_key_checks": (_OFF, "turns off foreign-key checks: the writes after it can leave rows that break them"),
+    "unique_checks": (_OFF, "turns off unique-key checks: the writes after it can add duplicate keys"),
+    "sql_safe_updates": (_OFF, "turns off MySQL's safe-updates mode, which refuses UPDATE and DELETE without a key in the WHERE"),
+    "sql_log_bin": (_OFF, "stops writing the binary log: replicas and change capture do not see the writes after it"),
+    "session_replication_role": (
+        frozenset({"REPLICA", "LOCAL"}),
+        "turns off triggers and foreign-key checks: audit triggers do not fire and the writes after it can break keys",
+    ),
+}
+# Settings that, turned off, let sessions write to a server or database kept read-only.
+_READ_ONLY = frozenset({"read_only", "super_read_only", "transaction_read_only", "default_transaction_read_only", "tx_read_only"})
+# Of those, the ones only a server has (MySQL's), whatever scope SET names.
+_SERVER_ONLY = frozenset({"read_only", "super_read_only"})
+# Scopes of SET that reach beyond the session.
+_SERVER_WIDE = frozenset({"GLOBAL", "PERSIST", "PERSIST_ONLY"})
+# Values that give up privileges, or go back to the session's own.
+_NO_ROLE = frozenset({"NONE", "DEFAULT"})
+
+
+def session_setting(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """``SET`` and ``USE`` that switch privileges, turn off safeguards or reconfigure the server.
+
+    Switching role (``USE ROLE ACCOUNTADMIN``) is an ``access_change``, as is turning off a
+    read-only setting. Turning off foreign-key, unique-key or trigger enforcement
+    (``SET FOREIGN_KEY_CHECKS = 0``, ``SET session_replication_role = replica``) is ``opaque``:
+    the statements after it no longer do what their text says. ``SET GLOBAL`` of anything else
+    changes the server for every session: a ``schema_change``, as ``ALTER SYSTEM`` is.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("SET FOREIGN_KEY_CHECKS = 0", dialect="mysql").action_type
+        'sql.opaque'
+    """
+    if isinstance(expression, exp.Use):
+        return _use(expression)
+    if not isinstance(expression, exp.Set):
+        return []
+    found: list[Finding] = []
+    for item in expression.expressions:
+        if not isinstance(item, exp.SetItem) or not isinstance(item.this, exp.EQ):
+            continue
+        target, value = item.this.this, item.this.expression
+        name = _setting_name(target)
+        if not name:
+            continue
+        scope = str(item.args.get("kind") or (target.args.get("kind") if isinstance(target, exp.SessionParameter) else "") or "").upper()
+        shown = f"SET {scope + ' ' if scope in _SERVER_WIDE else ''}{name} = {_value(value) or '?'}"
+        guard = _SAFEGUARDS.get(name)
+        if name in _READ_ONLY and _value(value) in _OFF:
+            who = "every session" if scope in _SERVER_WIDE or name in _SERVER_ONLY else "the session"
+            found.append(finding(Category.ACCESS_CHANGE, None, f"{shown} lets {who} write where writes were refused"))
+        elif guard is not None and _value(value) in guard[0]:
+            found.append(finding(Category.OPAQUE, None, f"{shown} {guard[1]}"))
+        elif scope in _SERVER_WIDE:
+            found.append(finding(Category.SCHEMA_CHANGE, None, f"{shown} changes the server's configuration for every session"))
+    return found
+
+
+def _use(node: exp.Use) -> list[Finding]:
+    kind = node.args.get("kind")
+    kind_text = (kind.name if isinstance(kind, exp.Expression) else str(kind or "")).upper()
+    if "ROLE" not in kind_text:
+        return []  # USE db, USE WAREHOUSE, USE SCHEMA: where names resolve, not what is allowed
+    role = node.this.name if isinstance(node.this, exp.Expression) else ""
+    if role.upper() in _NO_ROLE:
+        return []
+    return [finding(Category.ACCESS_CHANGE, role or None, f"USE {kind_text} {role}: the statements after it run with its privileges")]
+
+
+def _setting_name(target: object) -> str:
+    """The lower-cased name a SET assigns to (``foreign_key_checks`` for ``@@session.foreign_key_checks``)."""
+    if isinstance(target, (exp.Column, exp.SessionParameter, exp.Var, exp.Identifier, exp.Dot)):
+        return target.name.lower()
+    return ""
+
+
+def _value(value: object) -> str:
+    if isinstance(value, exp.Boolean):
+        return "TRUE" if value.this else "FALSE"
+    if isinstance(value, (exp.Literal, exp.Var, exp.Column, exp.Identifier)):
+        return str(value.name).upper()
+    return ""
