@@ -8,6 +8,7 @@ from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
 from .common import finding
+from .session import setting_findings
 
 
 def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -15,7 +16,9 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
 
     ``COPY ... PROGRAM`` runs a shell command on the server, and is ``opaque`` too. Functions
     that run SQL given as text (Postgres's ``dblink_exec``, ``dblink``, ``query_to_xml``) are
-    read like EXECUTE: their literal SQL is classified, anything else is ``opaque``.
+    read like EXECUTE: their literal SQL is classified, anything else is ``opaque``. Functions
+    that act when a query calls them (ending sessions, moving a sequence, deleting a large
+    object, changing a setting) report what they do.
 
     Example:
         >>> from classifiers import classify_sql
@@ -32,6 +35,8 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
     for call in ctx.nodes.get(exp.Anonymous, ()):
         function = call.name.lower()
         if function not in SQL_FUNCTIONS:
+            if function in SIDE_EFFECTS or function == "set_config":
+                found.extend(_side_effect(call, function))
             continue
         text = _sql_argument(call)
         if isinstance(text, exp.Literal) and text.is_string:
@@ -52,14 +57,47 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
 # Functions that run SQL passed to them as text: Postgres's dblink, dblink_exec and
 # query_to_xml with its kin.
 SQL_FUNCTIONS = frozenset({"dblink", "dblink_exec", "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema"})
-# What any of their names contains, to tell from the text alone that a query may call one.
-_SQL_FUNCTION_HINTS = ("dblink", "query_to_xml")
+# Functions that change something when a query calls them, with the category and what they do.
+# (Postgres's set_config is read as the SET it is.)
+SIDE_EFFECTS: dict[str, tuple[Category, str]] = {
+    "pg_terminate_backend": (Category.OPAQUE, "ends other database sessions and rolls back their work"),
+    "pg_cancel_backend": (Category.OPAQUE, "cancels other sessions' running queries"),
+    "setval": (Category.SCHEMA_CHANGE, "moves a sequence: later inserts can be given keys that already exist"),
+    "lo_unlink": (Category.DROP, "deletes a large object"),
+    "lo_import": (Category.OPAQUE, "reads a file on the database server into the database"),
+    "lo_export": (Category.OPAQUE, "writes a file on the database server"),
+    "pg_reload_conf": (Category.SCHEMA_CHANGE, "reloads the server's configuration"),
+    "pg_drop_replication_slot": (Category.DROP, "drops a replication slot that change capture may depend on"),
+    "system$cancel_query": (Category.OPAQUE, "cancels a running query"),
+    "system$cancel_all_queries": (Category.OPAQUE, "cancels every running query of a session"),
+    "system$abort_session": (Category.OPAQUE, "ends a session and rolls back its work"),
+    "system$abort_transaction": (Category.OPAQUE, "rolls back another session's transaction"),
+}
+# What the names of all these functions contain, to tell from the text alone that a query may
+# call one; a query that may is walked whole instead of read from its FROM clause.
+_FUNCTION_HINTS = ("dblink", "query_to_xml", "pg_terminate", "pg_cancel", "setval", "lo_unlink", "lo_import",
+                   "lo_export", "pg_reload", "replication_slot", "set_config", "system$")
 
 
 def mentions_sql_function(text: str) -> bool:
-    """Whether the text may call a function that runs SQL given as a string (case-insensitive)."""
+    """Whether the text may call a function that runs SQL given as a string, or that acts when
+    called (``pg_terminate_backend``); case-insensitive."""
     lowered = text.lower()
-    return any(hint in lowered for hint in _SQL_FUNCTION_HINTS)
+    return any(hint in lowered for hint in _FUNCTION_HINTS)
+
+
+def _side_effect(call: exp.Anonymous, function: str) -> list[Finding]:
+    """What a call of one of ``SIDE_EFFECTS`` (or ``set_config``) does."""
+    arguments = call.expressions
+    if function == "set_config":
+        name, value = (arguments + [None, None])[:2]
+        if isinstance(name, exp.Literal) and name.is_string and isinstance(value, exp.Literal):
+            return setting_findings(str(name.this).lower(), str(value.this).upper(), "", "set_config()")
+        return [finding(Category.OPAQUE, None, "set_config() changes a setting only named when it runs")]
+    category, what = SIDE_EFFECTS[function]
+    first = arguments[0] if arguments else None
+    named = str(first.this) if function == "setval" and isinstance(first, exp.Literal) and first.is_string else None
+    return [finding(category, named, f"{call.name}() {what}")]
 
 
 def _sql_argument(node: exp.Anonymous) -> exp.Expression | None:

@@ -60,19 +60,32 @@ def session_setting(expression: exp.Expression, ctx: StatementContext) -> list[F
             continue
         target, value = item.this.this, item.this.expression
         name = _setting_name(target)
-        if not name:
-            continue
-        scope = str(item.args.get("kind") or (target.args.get("kind") if isinstance(target, exp.SessionParameter) else "") or "").upper()
-        shown = f"SET {scope + ' ' if scope in _SERVER_WIDE else ''}{name} = {_value(value) or '?'}"
-        guard = _SAFEGUARDS.get(name)
-        if name in _READ_ONLY and _value(value) in _OFF:
-            who = "every session" if scope in _SERVER_WIDE or name in _SERVER_ONLY else "the session"
-            found.append(finding(Category.ACCESS_CHANGE, None, f"{shown} lets {who} write where writes were refused"))
-        elif guard is not None and _value(value) in guard[0]:
-            found.append(finding(Category.OPAQUE, None, f"{shown} {guard[1]}"))
-        elif scope in _SERVER_WIDE:
-            found.append(finding(Category.SCHEMA_CHANGE, None, f"{shown} changes the server's configuration for every session"))
+        if name:
+            scope = item.args.get("kind") or (target.args.get("kind") if isinstance(target, exp.SessionParameter) else None)
+            found.extend(setting_findings(name, _value(value), str(scope or "").upper(), "SET"))
     return found
+
+
+def setting_findings(name: str, value: str, scope: str, verb: str) -> list[Finding]:
+    """What assigning ``value`` to the setting ``name`` changes that a reviewer gates, if anything.
+
+    Args:
+        name: the setting, lower-cased (``foreign_key_checks``).
+        value: the value as written, upper-cased, or '' when it is not a plain value.
+        scope: the scope the statement names, upper-cased (``GLOBAL``, ``SESSION``), or ''.
+        verb: how the statement is shown in the message (``SET``, ``set_config()``).
+    """
+    server_wide = scope in _SERVER_WIDE
+    shown = f"{verb} {scope + ' ' if server_wide else ''}{name} = {value or '?'}"
+    guard = _SAFEGUARDS.get(name)
+    if name in _READ_ONLY and value in _OFF:
+        who = "every session" if server_wide or name in _SERVER_ONLY else "the session"
+        return [finding(Category.ACCESS_CHANGE, None, f"{shown} lets {who} write where writes were refused")]
+    if guard is not None and value in guard[0]:
+        return [finding(Category.OPAQUE, None, f"{shown} {guard[1]}")]
+    if server_wide:
+        return [finding(Category.SCHEMA_CHANGE, None, f"{shown} changes the server's configuration for every session")]
+    return []
 
 
 def _use(node: exp.Use) -> list[Finding]:
