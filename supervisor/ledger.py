@@ -105,6 +105,7 @@ def insert_proposal(
             assessment.model_dump_json(),
         ],
     )
+    db.execute("INSERT INTO open_proposals VALUES (?, ?)", [proposal_id, _naive(now)])
     if first_proposed is None or _naive(now) < first_proposed:
         db.execute(
             """INSERT INTO action_types VALUES (?, ?)
@@ -275,7 +276,13 @@ def insert_execution(db: duckdb.DuckDBPyConnection, *, proposal_id: str, actor: 
         "INSERT INTO executions SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ? FROM executions RETURNING seq",
         [proposal_id, _naive(now), actor, decision.proposal_hash, decision.policy_version, decision.decision.value],
     ).fetchall()
+    _settle(db, proposal_id)
     return int(seq)
+
+
+def _settle(db: duckdb.DuckDBPyConnection, proposal_id: str) -> None:
+    """A proposal launched, executed or given an outcome is no longer one the gate may hand out."""
+    db.execute("DELETE FROM open_proposals WHERE proposal_id = ?", [proposal_id])
 
 
 def executions_of(db: duckdb.DuckDBPyConnection, proposal_id: str) -> int:
@@ -312,6 +319,7 @@ def insert_outcome(
                                      last_seq = greatest(last_seq, excluded.last_seq), first_at = least(first_at, excluded.first_at)""",
         [action_type, level, outcome.value, month, seq, seq, _naive(now)],
     )
+    _settle(db, proposal_id)
     return int(seq)
 
 
@@ -484,8 +492,14 @@ def _state_params(names: list[str], state: dict[str, tuple[int, datetime | None]
     return [names, [state[name][0] for name in names], [state[name][1] or _DAWN for name in names]]
 
 
+# Proposals not launched, executed or given an outcome: what ``open_proposals`` must hold.
+_OPEN = """SELECT id, created_at FROM proposals
+           WHERE id NOT IN (SELECT proposal_id FROM launches) AND id NOT IN (SELECT proposal_id FROM executions)
+             AND id NOT IN (SELECT proposal_id FROM outcomes)"""
+
+
 def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
-    """Recount the ladder's summary (``outcome_counts``, ``action_types``) from the outcomes and proposals.
+    """Recount the summaries (``outcome_counts``, ``action_types``, ``open_proposals``) from the rows.
 
     Every write through this module keeps the summary up to date; this is for rows loaded into
     ``outcomes`` or ``proposals`` directly, such as a bulk import. ``audit.verify`` reports a
@@ -502,10 +516,12 @@ def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
     )
     db.execute("DELETE FROM action_types")
     db.execute("INSERT INTO action_types SELECT action_type, min(created_at) FROM proposals GROUP BY ALL")
+    db.execute("DELETE FROM open_proposals")
+    db.execute(f"INSERT INTO open_proposals {_OPEN}")
 
 
 def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
-    """How the ladder's summary disagrees with a recount of the outcomes and proposals, or None.
+    """How the summaries disagree with a recount of the rows they summarise, or None.
 
     Args:
         db: a connection inside a ledger transaction.
@@ -544,6 +560,19 @@ def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
             f"the action_types summary disagrees with the proposals table ({row['action_type']} first proposed {row['counted']}, "
             f"summary says {row['kept']}): ledger rows were changed outside trustladder"
         )
+    found = rows(
+        db,
+        f"""SELECT coalesce(r.id, o.proposal_id) AS proposal_id, r.id IS NOT NULL AS open
+            FROM ({_OPEN}) r FULL JOIN open_proposals o ON r.id = o.proposal_id AND r.created_at = o.created_at
+            WHERE r.id IS NULL OR o.proposal_id IS NULL ORDER BY ALL LIMIT 1""",
+    )
+    if found:
+        row = found[0]
+        state = "has not run" if row["open"] else "has run or has an outcome"
+        return (
+            f"the open_proposals summary disagrees with the proposals table ({row['proposal_id']} {state}, "
+            f"the summary says otherwise): ledger rows were changed outside trustladder"
+        )
     return None
 
 
@@ -558,16 +587,16 @@ def queue(db: duckdb.DuckDBPyConnection) -> list[tuple[StoredProposal, ApprovalR
 
 # Proposals the gate may hand to an orchestrator: decided allow/notify or approved, never launched,
 # executed or given an outcome by other means. Ordered by when they became ready.
+# Only the open proposals' decisions are read: the ledger's history does not slow the search.
 _READY = """
-    WITH latest AS (SELECT proposal_id, arg_max(decision, seq) AS decision FROM decisions GROUP BY 1)
-    SELECT p.id, coalesce(a.resolved_at, p.created_at) AS ready_at
-    FROM proposals p JOIN latest l ON l.proposal_id = p.id LEFT JOIN approvals a ON a.proposal_id = p.id
+    WITH latest AS (
+        SELECT d.proposal_id, arg_max(d.decision, d.seq) AS decision
+        FROM decisions d SEMI JOIN open_proposals o ON d.proposal_id = o.proposal_id GROUP BY 1)
+    SELECT o.proposal_id, coalesce(a.resolved_at, o.created_at) AS ready_at
+    FROM open_proposals o JOIN latest l USING (proposal_id) LEFT JOIN approvals a USING (proposal_id)
     WHERE (l.decision IN ('allow', 'notify') OR a.state = 'approved')
-      AND p.id NOT IN (SELECT proposal_id FROM launches)
-      AND p.id NOT IN (SELECT proposal_id FROM executions)
-      AND p.id NOT IN (SELECT proposal_id FROM outcomes)
-      AND (coalesce(a.resolved_at, p.created_at), p.id) > (?, ?)
-    ORDER BY ready_at, p.id
+      AND (coalesce(a.resolved_at, o.created_at), o.proposal_id) > (?, ?)
+    ORDER BY ready_at, o.proposal_id
     LIMIT ?"""
 
 
@@ -577,9 +606,13 @@ def ready_candidates(db: duckdb.DuckDBPyConnection, *, after: tuple[datetime, st
     return [(row[0], utc(row[1])) for row in db.execute(_READY, [*start, limit]).fetchall()]
 
 
-def insert_launch(db: duckdb.DuckDBPyConnection, *, proposal_id: str, run_key: str, by: str | None, now: datetime) -> None:
-    """Record that a run was requested for a proposal."""
-    db.execute("INSERT INTO launches VALUES (?, ?, ?, ?)", [proposal_id, run_key, _naive(now), by])
+def insert_launch(db: duckdb.DuckDBPyConnection, *, proposal_id: str, run_key: str, by: str | None, now: datetime) -> bool:
+    """Record that a run was requested for a proposal; False when one already was."""
+    recorded = db.execute(
+        "INSERT INTO launches VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING proposal_id", [proposal_id, run_key, _naive(now), by]
+    ).fetchall()
+    _settle(db, proposal_id)
+    return bool(recorded)
 
 
 def launches_without_run(db: duckdb.DuckDBPyConnection, *, limit: int) -> list[tuple[str, str, datetime]]:

@@ -469,7 +469,10 @@ class Supervisor:
                 if refusal is not None:
                     blocked.append(Blocked(proposal_id=pid, reason=refusal))
                     continue
-                ledger.insert_launch(db, proposal_id=pid, run_key=pid, by=by, now=now)
+                if not ledger.insert_launch(db, proposal_id=pid, run_key=pid, by=by, now=now):
+                    # Only a ledger edited outside trustladder lists a launched proposal as open.
+                    blocked.append(Blocked(proposal_id=pid, reason=Reason(code="already_launched", message="a run was already requested for it")))
+                    continue
                 self._audit(events, "execution.launched", by, pid, now, run_key=pid, decision=fresh.decision.value)
                 ready.append(Ready(proposal_id=pid, proposal=stored.proposal, action_type=stored.assessment.action_type, decision=fresh, ready_at=ready_at))
             row = db.execute("SELECT count(*) FROM approvals WHERE state = 'pending'").fetchone()

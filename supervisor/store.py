@@ -29,7 +29,7 @@ import duckdb
 
 from supervisor.errors import LedgerError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _ALIAS = "ledger"
 _LOCK_TIMEOUT_S = 60.0
 # A propose writes about 4 kB of log and each transaction in the log adds about a millisecond to
@@ -114,6 +114,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE reviews (
             proposal_id VARCHAR PRIMARY KEY, action_type VARCHAR NOT NULL, level INTEGER NOT NULL, share DOUBLE NOT NULL,
             review_group VARCHAR, sampled_at TIMESTAMP NOT NULL, verdict VARCHAR, reviewed_by VARCHAR, reviewed_at TIMESTAMP, note VARCHAR)""",
+    ),
+    # Proposals not yet launched, executed or given an outcome, kept up to date by the writes that
+    # settle them, so that the gate's search for what may run reads these instead of every
+    # proposal and decision the ledger ever held.
+    4: (
+        "CREATE TABLE open_proposals (proposal_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL)",
+        """INSERT INTO open_proposals SELECT id, created_at FROM proposals
+           WHERE id NOT IN (SELECT proposal_id FROM launches) AND id NOT IN (SELECT proposal_id FROM executions)
+             AND id NOT IN (SELECT proposal_id FROM outcomes)""",
     ),
 }
 

@@ -1,14 +1,16 @@
-"""The ladder's summary (``outcome_counts``, ``action_types``) against a full recount of the ledger.
+"""The ledger's summaries (``outcome_counts``, ``action_types``, ``open_proposals``) against a full recount.
 
 ``ledger.evidence`` reads the summary and the latest outcomes instead of every outcome; these
 tests recount every outcome the plain way and require the same evidence, after random outcomes,
 supersedes and level changes (out of time order, across months, back to earlier levels), after a
-migration from schema 1, and after a bulk load followed by ``ledger.rebuild_summary``. A summary
-edited behind trustladder's back fails ``audit verify``.
+migration from schema 1, and after a bulk load followed by ``ledger.rebuild_summary``. The gate's
+search for proposals that may run, which reads ``open_proposals``, must find what a search of
+every proposal and decision finds. A summary edited behind trustladder's back fails ``audit verify``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,6 +20,7 @@ import duckdb
 import pytest
 
 from supervisor import ledger
+from supervisor.errors import UsageError
 from supervisor.models import Outcome
 from supervisor.promotion import Evidence, LevelChange
 from supervisor.service import Supervisor
@@ -150,8 +153,73 @@ def test_rows_loaded_directly_need_rebuild_summary(make_supervisor: Callable[...
         ("UPDATE outcome_counts SET first_seq = first_seq + 1", "the outcome summary disagrees with the outcomes table"),
         ("DELETE FROM outcome_counts", "the outcome summary disagrees with the outcomes table"),
         ("UPDATE action_types SET first_proposed = first_proposed - INTERVAL 1 DAY", "the action_types summary disagrees with the proposals table"),
+        ("INSERT INTO open_proposals SELECT id, created_at FROM proposals", "the open_proposals summary disagrees with the proposals table"),
+        ("INSERT INTO open_proposals SELECT 'x' || i, TIMESTAMP '2026-01-01' FROM range(2) r(i)", "the open_proposals summary disagrees"),
     ],
 )
 def test_editing_the_summary_is_caught_by_audit_verify(make_supervisor: Callable[..., Supervisor], tmp_path: Path, edit: str, problem: str) -> None:
     report = verify_after_edit(make_supervisor(), tmp_path / "ledger.duckdb", edit)
     assert not report.ok and problem in (report.problem or ""), report.problem
+
+
+# What may run, from every proposal and decision: the definition ``ledger.ready_candidates`` keeps.
+READY_RECOUNT = """
+    WITH latest AS (SELECT proposal_id, arg_max(decision, seq) AS decision FROM decisions GROUP BY 1)
+    SELECT p.id FROM proposals p JOIN latest l ON l.proposal_id = p.id LEFT JOIN approvals a ON a.proposal_id = p.id
+    WHERE (l.decision IN ('allow', 'notify') OR a.state = 'approved')
+      AND p.id NOT IN (SELECT proposal_id FROM launches) AND p.id NOT IN (SELECT proposal_id FROM executions)
+      AND p.id NOT IN (SELECT proposal_id FROM outcomes)
+    ORDER BY coalesce(a.resolved_at, p.created_at), p.id"""
+PROPOSALS = (
+    sql("SELECT status, count(*) FROM shop.orders GROUP BY 1"),
+    sql(WRITE),
+    sql("DELETE FROM shop.orders WHERE id = 7"),
+    action("retry_task", {"job": "j", "task": "t"}),
+)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_gate_finds_what_a_search_of_every_proposal_finds(make_supervisor: Callable[..., Supervisor], seed: int) -> None:
+    rng = random.Random(seed)
+    # Reads run at once, retries act and notify, writes wait for a human; approvals outlast the walk.
+    sup = make_supervisor(action_types={"pipeline.retry_task": {"initial": 2, "ceiling": 2}}, approvals={"timeout_minutes": 720})
+    ids: list[str] = []
+    seen_ready = launched = 0
+    for step in range(120):
+        now = T0 + timedelta(minutes=step)
+        move = rng.random()
+        if move < 0.4 or not ids:
+            ids.append(sup.propose(rng.choice(PROPOSALS), now=now).proposal_id)
+        elif move < 0.55:
+            pending = [stored.proposal_id for stored, _ in sup.queue()]
+            if pending:
+                sup.approve(rng.choice(pending), by="alice", now=now)
+        elif move < 0.7:
+            sup.authorize(rng.choice(ids), now=now, actor="worker")
+        elif move < 0.8:
+            with contextlib.suppress(UsageError):  # a second plain outcome for one proposal is refused
+                sup.record_outcome(rng.choice(ids), rng.choice([Outcome.SUCCESS, Outcome.FAILURE]), now=now)
+        else:
+            launched += len(sup.launch_ready(now=now, limit=rng.randint(1, 4)).ready)
+        with sup.store.transaction() as db:
+            expected = [row[0] for row in db.execute(READY_RECOUNT).fetchall()]
+            found = [pid for pid, _ in ledger.ready_candidates(db, after=None, limit=10_000)]
+            assert ledger.summary_mismatch(db) is None
+        assert found == expected, step
+        seen_ready = max(seen_ready, len(found))
+    assert seen_ready >= 3 and launched >= 3, "the walk must leave proposals ready and launch some, or the comparison proves little"
+
+
+def test_a_launched_proposal_listed_as_open_again_is_not_launched_twice(make_supervisor: Callable[..., Supervisor], tmp_path: Path) -> None:
+    sup = make_supervisor()
+    pid = sup.propose(sql("SELECT status, count(*) FROM shop.orders GROUP BY 1"), now=T0).proposal_id
+    assert [ready.proposal_id for ready in sup.launch_ready(now=T0).ready] == [pid]
+    with duckdb.connect(str(tmp_path / "ledger.duckdb")) as raw:
+        raw.execute("INSERT INTO open_proposals SELECT id, created_at FROM proposals")
+    assert "the open_proposals summary disagrees" in (sup.verify_audit().problem or "")
+
+    batch = sup.launch_ready(now=T0 + timedelta(minutes=1))
+
+    assert batch.ready == () and [(b.proposal_id, b.reason.code) for b in batch.blocked] == [(pid, "already_launched")]
+    assert sup.verify_audit().ok  # the gate settled it again
+    assert sup.launch_ready(now=T0 + timedelta(minutes=2)).blocked == ()
