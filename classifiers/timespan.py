@@ -4,6 +4,11 @@ Values are points in time: absolute (a literal date) or relative to now (``CURRE
 INTERVAL 7 DAY``). A column's bounds come from ``>=``/``>``/``<``/``<=`` pairs, ``BETWEEN``,
 ``=`` and ``IN`` lists, also on the year of a column (``YEAR(d) = 2023`` is all of 2023); ``AND`` intersects, ``OR`` takes the envelope. Anything that is not a
 recognisable time value is ignored, so a column compared to a subquery has no bound from it.
+
+Two kinds of filter cannot be measured, and make the span open-ended: a range on a time column
+whose bound is given at run time (``created_at >= :start``, ``ds < '{{ ds }}'``), and a date
+part other than the year (``EXTRACT(MONTH FROM d) = 3`` is March of every year). Equality with
+one run-time value (``ds = :day``) is one value, at most a day, and bounds nothing here.
 """
 
 from __future__ import annotations
@@ -44,12 +49,101 @@ _ISO = re.compile(
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _INTERVAL_TEXT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([A-Za-z]+?)S?\s*$")
 _DATE_NAME = re.compile(r"(^|_)(ds|dt|date|day|dte|partition_date|date_id|day_id|yyyymmdd)($|_)", re.IGNORECASE)
+# A run-time parameter has no type to read, so a column's name is the only sign that a range on
+# it is a range in time. A word counts between underscores or at a camelCase edge (event_date,
+# OrderDate, created_at, CreatedOn); plurals (days, hours) are durations, not times.
+_TIME_NAME = re.compile(
+    r"(?:^|_|(?<=[a-z0-9])(?=[A-Z]))"
+    r"(?i:ds|dt|dte|date|datetime|day|time|timestamp|tstamp|ts|hour|week|month|quarter|year|period|epoch|yyyymmdd)"
+    r"(?=$|_|[A-Z0-9])"
+    r"|(?:^|_|(?<=[a-z0-9])(?=[A-Z]))(?i:created|updated|modified)$"  # not created_by
+    r"|(?:_|(?<=[a-z0-9])(?=[A-Z]))(?i:at|on)$"
+)
+# A value substituted into the text before it runs: Jinja ('{{ ds }}', '{% ... %}') and ${var}.
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
 _NOW_FUNCS = frozenset(
     {"NOW", "GETDATE", "GETUTCDATE", "SYSDATE", "SYSTIMESTAMP", "SYSDATETIME", "CURRENT_TIMESTAMP",
      "LOCALTIMESTAMP", "CURRENT_DATETIME", "UTC_TIMESTAMP", "TODAY", "CURDATE", "CURRENT_DATE",
      "UTC_DATE", "TRANSACTION_TIMESTAMP", "STATEMENT_TIMESTAMP", "CLOCK_TIMESTAMP"}
 )
 _DAY_FUNCS = frozenset({"CURDATE", "CURRENT_DATE", "UTC_DATE", "TODAY"})
+
+# Date parts other than the year, which repeat: MONTH(d) = 3 is March of every year. A part is
+# named by what it is called and the longest period it repeats in, for a reviewer to read.
+_PARTS = {
+    "MONTH": ("month", "year"),
+    "QUARTER": ("quarter", "year"),
+    "WEEK": ("week", "year"),
+    "DAYOFYEAR": ("day of the year", "year"),
+    "DAY": ("day of the month", "month"),
+    "DAYOFWEEK": ("day of the week", "week"),
+    "HOUR": ("hour", "day"),
+    "MINUTE": ("minute", "hour"),
+    "SECOND": ("second", "minute"),
+    "SUBSECOND": ("fraction of a second", "second"),
+}
+_PERIODS = ("second", "minute", "hour", "day", "week", "month", "year")
+# The unit of EXTRACT(<unit> FROM c), DATEPART(<unit>, c) and DATE_PART('<unit>', c), as a part.
+# The year is not here: _year_of reads it, because it bounds the column.
+_PART_UNITS = {
+    **dict.fromkeys(("MONTH", "MONTHS", "MM", "MON", "MONS", "M"), "MONTH"),
+    **dict.fromkeys(("QUARTER", "QUARTERS", "QQ", "Q", "QTR", "QTRS"), "QUARTER"),
+    **dict.fromkeys(("WEEK", "WEEKS", "WK", "WW", "W", "WY", "WOY", "WEEKOFYEAR", "WEEKISO", "ISOWEEK",
+                     "ISO_WEEK", "WEEK_ISO", "WEEKOFYEARISO", "WEEKOFYEAR_ISO"), "WEEK"),
+    **dict.fromkeys(("DAY", "DAYS", "DD", "D", "DAYOFMONTH"), "DAY"),
+    **dict.fromkeys(("DOW", "DW", "DAYOFWEEK", "WEEKDAY", "ISODOW", "DAYOFWEEKISO", "DAYOFWEEK_ISO",
+                     "DOW_ISO", "WEEKDAY_ISO"), "DAYOFWEEK"),
+    **dict.fromkeys(("DOY", "DY", "DAYOFYEAR", "YEARDAY"), "DAYOFYEAR"),
+    **dict.fromkeys(("HOUR", "HOURS", "HH", "H", "HR", "HRS"), "HOUR"),
+    **dict.fromkeys(("MINUTE", "MINUTES", "MI", "MIN", "MINS", "N"), "MINUTE"),
+    **dict.fromkeys(("SECOND", "SECONDS", "SS", "S", "SEC", "SECS"), "SECOND"),
+    **dict.fromkeys(("MILLISECOND", "MILLISECONDS", "MS", "MICROSECOND", "MICROSECONDS", "US", "MCS",
+                     "NANOSECOND", "NANOSECONDS", "NS"), "SUBSECOND"),
+}
+# Functions of one date that sqlglot reads into their own node, and the part each returns.
+_PART_FUNCTIONS: dict[type[exp.Expression], str] = {
+    exp.Month: "MONTH",
+    exp.Monthname: "MONTH",
+    exp.Quarter: "QUARTER",
+    exp.Week: "WEEK",
+    exp.WeekOfYear: "WEEK",
+    exp.Day: "DAY",
+    exp.DayOfMonth: "DAY",
+    exp.DayOfWeek: "DAYOFWEEK",
+    exp.DayOfWeekIso: "DAYOFWEEK",
+    exp.Dayname: "DAYOFWEEK",
+    exp.DayOfYear: "DAYOFYEAR",
+    exp.Hour: "HOUR",
+    exp.Minute: "MINUTE",
+    exp.Second: "SECOND",
+}
+# The same functions where sqlglot keeps them by name (MySQL's WEEKDAY, ClickHouse's toMonth ...).
+_ANONYMOUS_PARTS = {
+    "WEEKDAY": "DAYOFWEEK", "DOW": "DAYOFWEEK", "ISODOW": "DAYOFWEEK", "TODAYOFWEEK": "DAYOFWEEK",
+    "TOMONTH": "MONTH", "TOQUARTER": "QUARTER", "TOISOWEEK": "WEEK", "TOWEEK": "WEEK",
+    "TODAYOFMONTH": "DAY", "TODAYOFYEAR": "DAYOFYEAR", "TOHOUR": "HOUR", "TOMINUTE": "MINUTE",
+    "TOSECOND": "SECOND",
+}
+# Functions whose first argument names the part: DATE_PART('month', d), DATEPART(month, d).
+_ANONYMOUS_UNIT_FIRST = frozenset({"DATE_PART", "DATEPART"})
+# The node types a date part (the year included) can be: a comparison on one of them is read
+# as one. Anonymous is here for the functions sqlglot keeps by name; most are not date parts.
+_PART_NODES = frozenset({exp.Year, exp.Extract, exp.Anonymous, *_PART_FUNCTIONS})
+# Run-time parameters: :name, ?, %(name)s, $1 and the like (Placeholder); @name, $name, ${name}
+# (Parameter).
+_PARAMETERS = frozenset({exp.Placeholder, exp.Parameter})
+# What a run-time value passes through on its way to a time bound: casts, date constructors,
+# truncations and shifts (CAST(:start AS DATE), DATE_SUB('{{ ds }}', 7)). Each keeps the value
+# in ``this``.
+_VALUE_CARRIERS = frozenset({
+    exp.Paren, exp.Cast, exp.TryCast, exp.TsOrDsToDate, exp.StrToDate, exp.StrToTime, exp.TimeStrToTime,
+    exp.TimeStrToDate, exp.DateStrToDate, exp.Date, exp.Timestamp, exp.Datetime, exp.TsOrDsToTimestamp,
+    exp.DateSub, exp.DateAdd, exp.TsOrDsAdd, exp.TimestampSub, exp.TimestampAdd, exp.DatetimeSub,
+    exp.DatetimeAdd, exp.TimeAdd, exp.TimeSub, exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc,
+})
+# What a column passes through and still counts as itself (_column_key).
+_COLUMN_WRAPPERS = (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate,
+                    exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +163,30 @@ class Point:
 
 
 @dataclass(frozen=True, slots=True)
+class Unmeasured:
+    """What keeps a column's span from being measured, besides a missing bound.
+
+    ``low_params`` and ``high_params`` are run-time parameters that bound the column from below
+    and above (they count where no known point bounds that side); ``parts`` are the date parts
+    other than the year it is filtered on (``MONTH``, ``HOUR`` ...).
+    """
+
+    low_params: tuple[exp.Expression, ...] = ()
+    high_params: tuple[exp.Expression, ...] = ()
+    parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Bounds:
-    """What the predicates say about one column: the lowest and highest point it may take."""
+    """What the predicates say about one column: the lowest and highest point it may take.
+
+    ``unmeasured`` is None unless a run-time parameter or a date part filters the column: the
+    usual bounds carry nothing more, and combining them stays as cheap as two points.
+    """
 
     low: Point | None
     high: Point | None
+    unmeasured: Unmeasured | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +195,30 @@ class Span:
 
     ``low`` and ``high`` are the column's bounds as measured (made absolute when ``now`` was
     needed to compare them); the description is only worded when a rule reports the span.
+    ``unmeasured`` holds the run-time parameters on the sides left unknown, or the date parts
+    that filter the column without bounding it.
     """
 
     column: str
     hours: float | None
     low: Point | None
     high: Point | None
+    unmeasured: Unmeasured | None = None
 
-    @property
-    def description(self) -> str:
-        column, low, high = self.column, self.low, self.high
+    def describe(self, dialect: str | None = None) -> str:
+        """The span in words; ``dialect`` is the one the SQL was read in, to name parameters as written."""
+        column, low, high, why = self.column, self.low, self.high, self.unmeasured
+        if why is not None and (why.low_params or why.high_params):
+            # The same node may bound both sides (IN lists); two ``?`` are two parameters.
+            unique = {id(node): node for node in why.low_params + why.high_params}.values()
+            names = [_show_parameter(node, dialect) for node in unique]
+            which = f"parameter {names[0]}" if len(names) == 1 else f"parameters {', '.join(names)}"
+            return f"the span of {column} depends on the run-time {which} and cannot be measured"
         if low is None and high is None:
+            if why is not None and why.parts:
+                labels = list(dict.fromkeys(_PARTS[part][0] for part in why.parts))
+                period = max((_PARTS[part][1] for part in why.parts), key=_PERIODS.index)
+                return f"{column}'s {' and '.join(labels)}, in every {period}"
             return f"{column} is not bounded in time"
         if low is None:
             return f"everything in {column} before {_show(high)}"
@@ -140,10 +266,18 @@ def _narrower(a: Span, b: Span) -> bool:
 def _measure(column: str, bounds: Bounds, now: datetime | None) -> Span:
     low, high = bounds.low, bounds.high
     if low is None or high is None:
+        why = bounds.unmeasured
+        if why is not None:
+            unknown_low = why.low_params if low is None else ()
+            unknown_high = why.high_params if high is None else ()
+            if unknown_low or unknown_high:
+                # The side given at run time could be anything, whatever bounds the other side.
+                return Span(column, None, low, high, Unmeasured(unknown_low, unknown_high))
+            why = Unmeasured(parts=why.parts) if why.parts else None
         if low is not None and low.relative:
             seconds = -low.seconds + (DAY if low.day else 0.0)
             return Span(column, max(seconds, 0.0) / 3600, low, high)
-        return Span(column, None, low, high)
+        return Span(column, None, low, high, why)
     if low.relative != high.relative:
         if now is None:
             return Span(column, None, low, high)
@@ -202,39 +336,70 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
                 merged[column] = Bounds(None, None)
         return merged
     if isinstance(condition, exp.Between):
-        years = _year_range(condition.this, condition.args.get("low"), condition.args.get("high"))
-        if years is not None:
-            return years
-        column = _column_key(condition.this)
-        low = _point(condition.args.get("low"), condition.this)
-        high = _point(condition.args.get("high"), condition.this)
-        if column and (low or high):
-            return {column: Bounds(low, _inclusive(high))}
+        subject, first, last = condition.this, condition.args.get("low"), condition.args.get("high")
+        if type(subject) in _PART_NODES:
+            part = _date_part(subject)
+            if part is not None:
+                return _part_values(part, [first, last], between=True)
+        column = _column_key(subject)
+        if not column:
+            return {}
+        low = _point(first, subject)
+        high = _point(last, subject)
+        low_params = () if low else _parameters(first)
+        high_params = () if high else _parameters(last)
+        # A known end shows the column holds times; without one, only its name can.
+        if low or high or ((low_params or high_params) and _looks_like_time_column(subject)):
+            unmeasured = Unmeasured(low_params, high_params) if low_params or high_params else None
+            return {column: Bounds(low, _inclusive(high), unmeasured)}
         return {}
     if isinstance(condition, exp.In):
-        values = condition.expressions
-        if values and _year_of(condition.this) is not None:
-            if not all(_year_value(value) is not None for value in values):
-                return {}  # a year that is not written out can be any year
-            years = _year_range(condition.this, min(values, key=_year_sort), max(values, key=_year_sort))
-            return years or {}
-        column = _column_key(condition.this)
-        points = [_point(value, condition.this) for value in condition.expressions]
-        if column and points and all(points):
-            known = [p for p in points if p is not None]
-            if len({p.relative for p in known}) == 1:
-                return {column: Bounds(min(known, key=_key), _inclusive(max(known, key=_key)))}
-        return {}
+        return _in_bounds(condition)
     if isinstance(condition, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
         return _comparison(condition)
     return {}
 
 
+def _in_bounds(condition: exp.In) -> dict[str, Bounds]:
+    """``c IN (...)``: from the earliest to the latest value listed."""
+    subject, values = condition.this, condition.expressions
+    if values and type(subject) in _PART_NODES:
+        part = _date_part(subject)
+        if part is not None:
+            return _part_values(part, values, between=False)
+    column = _column_key(subject)
+    if not column:
+        return {}
+    if not values:
+        # IN :days, IN %(days)s, IN UNNEST(@days): a whole list given at run time.
+        unnest = condition.args.get("unnest")
+        listed = condition.args.get("field") or (unnest.expressions[0] if unnest and len(unnest.expressions) == 1 else None)
+        params = _parameters(listed)
+        if params and _looks_like_time_column(subject):
+            return {column: Bounds(None, None, Unmeasured(params, params))}
+        return {}
+    points = [_point(value, subject) for value in values]
+    if all(points):
+        known = [p for p in points if p is not None]
+        if len({p.relative for p in known}) == 1:
+            return {column: Bounds(min(known, key=_key), _inclusive(max(known, key=_key)))}
+        return {}
+    if len(values) == 1:
+        return {}  # IN (:day) is one value, as ``=`` is
+    # A known date in the list shows the column holds times; without one, only its name can.
+    if not any(points) and not _looks_like_time_column(subject):
+        return {}
+    params = tuple(node for node in map(_parameter, values) if node is not None)
+    return {column: Bounds(None, None, Unmeasured(params, params))} if params else {}
+
+
 def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
     left, right = condition.this, condition.expression
     kind = type(condition)
-    if isinstance(left, (exp.Year, exp.Extract)) or isinstance(right, (exp.Year, exp.Extract)):
-        return _year_comparison(condition)
+    if type(left) in _PART_NODES or type(right) in _PART_NODES:
+        parts = _part_comparison(condition)
+        if parts is not None:
+            return parts
     column = _column_key(left)
     value = _point(right, left) if column else None
     if value is None:
@@ -242,7 +407,7 @@ def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
         value = _point(left, right) if column else None
         kind = _FLIPPED.get(kind, kind)
     if column is None or value is None:
-        return {}
+        return _parameter_comparison(condition)
     if kind is exp.EQ:
         return {column: Bounds(value, _inclusive(value))}
     if kind in (exp.GT, exp.GTE):
@@ -250,6 +415,176 @@ def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
     if kind is exp.LTE:
         return {column: Bounds(None, _inclusive(value))}
     return {column: Bounds(None, value)}
+
+
+def _parameter_comparison(condition: exp.Expression) -> dict[str, Bounds]:
+    """A time column compared to a run-time parameter: ``created_at >= :start`` is unmeasured.
+
+    ``ds = :day`` is one value, at most a day, so it bounds nothing here; ``ds = ANY(:days)``
+    is a list of them.
+    """
+    kind = type(condition)
+    subject, value = condition.this, condition.expression
+    if kind is exp.EQ:
+        if type(value) is not exp.Any:
+            subject, value = value, subject
+            if type(value) is not exp.Any:
+                return {}
+        parameter = _parameter(value.this)
+    else:
+        parameter = _parameter(value)
+        if parameter is None:
+            subject, value, kind = value, subject, _FLIPPED.get(kind, kind)
+            parameter = _parameter(value)
+    if parameter is None or not _looks_like_time_column(subject):
+        return {}
+    column = _column_key(subject)
+    if not column:
+        return {}
+    return {column: _unknown(kind, parameter)}
+
+
+def _unknown(kind: type[exp.Expression], parameter: exp.Expression) -> Bounds:
+    """The bounds a comparison to a run-time parameter leaves: the side it bounds is unknown."""
+    if kind in (exp.GT, exp.GTE):
+        return Bounds(None, None, Unmeasured((parameter,)))
+    if kind in (exp.LT, exp.LTE):
+        return Bounds(None, None, Unmeasured((), (parameter,)))
+    return Bounds(None, None, Unmeasured((parameter,), (parameter,)))
+
+
+def _parameter(node: exp.Expression | None) -> exp.Expression | None:
+    """The run-time parameter a value is built from (``:start``, ``?``, ``'{{ ds }}'``), else None."""
+    while node is not None:
+        kind = type(node)
+        if kind in _PARAMETERS:
+            return node
+        if kind is exp.Literal:
+            text = node.this
+            return node if node.is_string and "{" in text and _TEMPLATE.search(text) else None
+        if kind in _VALUE_CARRIERS:
+            node = node.this
+        elif kind is exp.Add or kind is exp.Sub:
+            # :end - INTERVAL '7 days' is still :end's; INTERVAL '7 days' + :start is :start's.
+            found = _parameter(node.this)
+            return found if found is not None or kind is exp.Sub else _parameter(node.expression)
+        else:
+            return None
+    return None
+
+
+def _parameters(node: exp.Expression | None) -> tuple[exp.Expression, ...]:
+    parameter = _parameter(node)
+    return () if parameter is None else (parameter,)
+
+
+def _show_parameter(node: exp.Expression, dialect: str | None) -> str:
+    """A run-time parameter as the SQL wrote it."""
+    if type(node) is exp.Placeholder and isinstance(node.this, str) and dialect != "duckdb":
+        # Every dialect but DuckDB (where $name is the same) reads a bare name from :name;
+        # sqlglot writes it back as %(name)s for Postgres.
+        return f":{node.this}"
+    try:
+        return node.sql(dialect=dialect)
+    except (RecursionError, ValueError, TypeError, KeyError, AttributeError):
+        return type(node).__name__
+
+
+def _looks_like_time_column(node: exp.Expression | None) -> bool:
+    """Whether a column's name says it holds times: created_at, event_ts, OrderDate, ds, hour ..."""
+    while isinstance(node, _COLUMN_WRAPPERS):
+        node = node.this
+    return isinstance(node, exp.Column) and _is_time_name(node.name)
+
+
+@lru_cache(maxsize=4096)
+def _is_time_name(name: str) -> bool:
+    # Scripts repeat the same few column names, and the pattern tries every position of one.
+    return _TIME_NAME.search(name) is not None
+
+
+def _date_part(node: object) -> tuple[exp.Expression, str] | None:
+    """The date column and the part a date-part function takes of it (``YEAR`` for the year), else None.
+
+    ``EXTRACT(MONTH FROM c)``, ``MONTH(c)``, ``DATEPART(month, c)``, ``DATE_PART('month', c)``.
+    A year written as a string (Snowflake's ``DATE_PART('year', c)``) is not read as a year.
+    """
+    year = _year_of(node)
+    if year is not None:
+        return year, "YEAR"
+    kind = type(node)
+    if kind is exp.Extract:
+        unit = node.this  # type: ignore[attr-defined]
+        part = _PART_UNITS.get(unit.name.upper()) if isinstance(unit, (exp.Var, exp.Identifier, exp.Literal)) else None
+        return (node.expression, part) if part else None  # type: ignore[attr-defined]
+    part = _PART_FUNCTIONS.get(kind)  # type: ignore[arg-type]
+    if part is not None:
+        return node.this, part  # type: ignore[attr-defined]
+    if kind is exp.Anonymous:
+        name, args = node.name.upper(), node.expressions  # type: ignore[attr-defined]
+        if name in _ANONYMOUS_PARTS and len(args) == 1:
+            return args[0], _ANONYMOUS_PARTS[name]
+        if name in _ANONYMOUS_UNIT_FIRST and len(args) == 2 and isinstance(args[0], (exp.Var, exp.Column, exp.Literal)):
+            part = _PART_UNITS.get(args[0].name.upper())
+            return (args[1], part) if part else None
+    return None
+
+
+def _part_comparison(condition: exp.Expression) -> dict[str, Bounds] | None:
+    """``YEAR(c) = 2023`` bounds c; ``MONTH(c) = 3`` filters it in every year. None: no date part here."""
+    kind = type(condition)
+    subject, value = condition.this, condition.expression
+    part = _date_part(subject)
+    if part is None:
+        part = _date_part(value)
+        if part is None:
+            # EXTRACT of a unit that is neither (EPOCH, TIMEZONE): no bound, as before parts were read.
+            return {} if type(subject) is exp.Extract or type(value) is exp.Extract else None
+        subject, value, kind = value, subject, _FLIPPED.get(kind, kind)
+    column = _column_key(part[0])
+    if not column:
+        return {}
+    if part[1] == "YEAR":
+        return _year_comparison(column, kind, value)
+    return _repeating(column, part[1], [value])
+
+
+def _part_values(
+    part: tuple[exp.Expression, str], values: list[exp.Expression | None], *, between: bool
+) -> dict[str, Bounds]:
+    """A date part ``BETWEEN`` two values, or ``IN`` a list (from its earliest to its latest value).
+
+    ``YEAR(c) BETWEEN a AND b`` is c from January 1 of a to the end of b.
+    """
+    column = _column_key(part[0])
+    if not column:
+        return {}
+    if part[1] != "YEAR":
+        return _repeating(column, part[1], values)
+    years = [_year_value(value) for value in values]
+    if all(year is not None for year in years):
+        known = [year for year in years if year is not None]
+        first, last = (known[0], known[-1]) if between else (min(known), max(known))
+        return {column: Bounds(_year_start(first), _year_start(last + 1))}
+    params = tuple(node for node in map(_parameter, values) if node is not None)
+    if params:
+        return {column: Bounds(None, None, Unmeasured(params, params))}  # a year given at run time can be any year
+    return {}  # a year that is not written out, nor given at run time, is not read
+
+
+def _repeating(column: str, part: str, values: list[exp.Expression | None]) -> dict[str, Bounds]:
+    """A part other than the year takes rows from every year, whatever the values compared."""
+    for value in values:
+        if value is None:
+            return {}
+        if type(value) is exp.Column or any(type(node) is exp.Column for node in value.walk(prune=_is_query)):
+            return {}  # MONTH(a.d) = MONTH(b.d) pairs rows; it filters neither side on its own
+    return {column: Bounds(None, None, Unmeasured(parts=(part,)))}
+
+
+def _is_query(node: exp.Expr) -> bool:
+    """A subquery's columns are its own rows', not the compared row's."""
+    return isinstance(node, (exp.Query, exp.Subquery))
 
 
 def _year_of(node: object) -> exp.Expression | None:
@@ -268,33 +603,16 @@ def _year_value(node: object) -> int | None:
     return None
 
 
-def _year_sort(node: exp.Expression) -> int:
-    return _year_value(node) or 0
-
-
 def _year_start(year: int) -> Point:
     return Point(False, _epoch(datetime(year, 1, 1)), True)
 
 
-def _year_range(subject: object, first: object, last: object) -> dict[str, Bounds] | None:
-    """``YEAR(c) BETWEEN a AND b`` (or an IN list from a to b): c from January 1 of a to the end of b."""
-    column = _column_key(_year_of(subject))
-    low, high = _year_value(first), _year_value(last)
-    if not column or low is None or high is None:
-        return None
-    return {column: Bounds(_year_start(low), _year_start(high + 1))}
-
-
-def _year_comparison(condition: exp.Expression) -> dict[str, Bounds]:
+def _year_comparison(column: str, kind: type[exp.Expression], value: exp.Expression) -> dict[str, Bounds]:
     """``YEAR(c) = 2023`` covers the whole year 2023 of c; ``>`` and ``<`` leave it open."""
-    kind = type(condition)
-    subject, value = condition.this, condition.expression
-    if _year_of(subject) is None:
-        subject, value, kind = value, subject, _FLIPPED.get(kind, kind)
-    column = _column_key(_year_of(subject))
     year = _year_value(value)
-    if not column or year is None:
-        return {}
+    if year is None:
+        parameter = _parameter(value)
+        return {} if parameter is None else {column: _unknown(kind, parameter)}
     start, end = _year_start(year), _year_start(year + 1)
     if kind is exp.EQ:
         return {column: Bounds(start, end)}
@@ -331,13 +649,21 @@ def _key(point: Point) -> float:
 
 
 def _intersect(a: Bounds, b: Bounds) -> Bounds:
-    return Bounds(_pick(a.low, b.low, max), _pick(a.high, b.high, min))
+    return Bounds(_pick(a.low, b.low, max), _pick(a.high, b.high, min), _joined(a.unmeasured, b.unmeasured))
 
 
 def _envelope(a: Bounds, b: Bounds) -> Bounds:
     low = None if a.low is None or b.low is None else _pick(a.low, b.low, min)
     high = None if a.high is None or b.high is None else _pick(a.high, b.high, max)
-    return Bounds(low, high)
+    return Bounds(low, high, _joined(a.unmeasured, b.unmeasured))
+
+
+def _joined(a: Unmeasured | None, b: Unmeasured | None) -> Unmeasured | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return Unmeasured(a.low_params + b.low_params, a.high_params + b.high_params, a.parts + b.parts)
 
 
 def _pick(a: Point | None, b: Point | None, choose: type[max | min]) -> Point | None:
@@ -351,8 +677,7 @@ def _pick(a: Point | None, b: Point | None, choose: type[max | min]) -> Point | 
 def _column_key(node: exp.Expression | None) -> str | None:
     """The column a bound applies to; casts and date truncations of a column count as it."""
     if type(node) is not exp.Column:  # usually it is the column itself
-        while isinstance(node, (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate,
-                                exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
+        while isinstance(node, _COLUMN_WRAPPERS):
             node = node.this
         if not isinstance(node, exp.Column):
             return None

@@ -62,7 +62,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
                 finding(
                     Category.COSTLY_BACKFILL,
                     name,
-                    f"{type(node).__name__.upper()} into {name} covers {size} ({span.description}); "
+                    f"{type(node).__name__.upper()} into {name} covers {size} ({span.describe(ctx.dialect)}); "
                     f"more than {ctx.backfill_max_hours:g} hours is a backfill",
                     span.hours,
                 )
@@ -73,7 +73,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
             span = write_span(wheres(select), ctx.now)
             if span is not None and (span.hours is None or span.hours > ctx.backfill_max_hours):
                 name = table_name(node.this)
-                found.append(finding(Category.COSTLY_BACKFILL, name, f"SELECT ... INTO {name} covers {span.description}", span.hours))
+                found.append(finding(Category.COSTLY_BACKFILL, name, f"SELECT ... INTO {name} covers {span.describe(ctx.dialect)}", span.hours))
     return found
 
 

@@ -274,6 +274,52 @@ def test_a_lower_ceiling_makes_a_one_day_range_costly() -> None:
     assert Category.COSTLY_BACKFILL in strict.categories, _explain(strict)
 
 
+@pytest.mark.parametrize(
+    ("dialect", "where", "names"),
+    [
+        ("postgres", "created_at >= :start AND created_at < :end", (":start", ":end")),
+        ("postgres", "ds >= :start AND ds < '2024-01-02'", (":start",)),
+        ("postgres", "updated_at BETWEEN %(start)s AND %(end)s", ("%(start)s", "%(end)s")),
+        ("tsql", "OrderDate >= @start AND OrderDate < @end", ("@start", "@end")),
+        ("spark", "event_time >= ${start}", ("${start}",)),
+        ("snowflake", "load_ts >= $1 AND load_ts < $2", ("$1", "$2")),
+        ("bigquery", "ds > '{{ macros.ds_add(ds, -7) }}'", ("'{{ macros.ds_add(ds, -7) }}'",)),
+        ("mysql", "YEAR(created_at) = ?", ("?",)),
+    ],
+)
+def test_a_range_given_at_run_time_is_open_ended_and_names_its_parameters(
+    dialect: str, where: str, names: tuple[str, ...]
+) -> None:
+    result = classify_sql(f"INSERT INTO agg SELECT * FROM events WHERE {where}", dialect=dialect)
+
+    [finding] = _backfill_findings(result)
+    assert finding.span_hours is None, finding
+    assert "run-time" in finding.message and "cannot be measured" in finding.message, finding.message
+    for name in names:
+        assert name in finding.message, finding.message
+
+
+@pytest.mark.parametrize(
+    ("dialect", "where", "hours", "words"),
+    [
+        ("postgres", "EXTRACT(MONTH FROM d) = 3", None, "d's month, in every year"),
+        ("mysql", "DAYOFWEEK(d) IN (1, 7)", None, "d's day of the week, in every week"),
+        ("tsql", "DATEPART(hour, ts) BETWEEN 1 AND 3", None, "ts's hour, in every day"),
+        ("mysql", "MONTH(d) = 3 AND DAY(d) = 1", None, "d's month and day of the month, in every year"),
+        ("mysql", "MONTH(d) = 3 AND YEAR(d) = 2024", 8784, "d from 2024-01-01 to 2025-01-01"),
+        ("postgres", "EXTRACT(DOW FROM d) = 1 AND d >= '2024-01-01' AND d < '2024-01-08'", 168, "d from 2024-01-01 to 2024-01-08"),
+    ],
+)
+def test_a_date_part_repeats_in_every_year_unless_the_column_is_bounded(
+    dialect: str, where: str, hours: float | None, words: str
+) -> None:
+    result = classify_sql(f"INSERT INTO agg SELECT * FROM events WHERE {where}", dialect=dialect)
+
+    [finding] = _backfill_findings(result)
+    assert finding.span_hours == hours, finding
+    assert words in finding.message, finding.message
+
+
 # ---------------------------------------------------------------- misuse
 
 
