@@ -496,10 +496,12 @@ def _state_params(names: list[str], state: dict[str, tuple[int, datetime | None]
 _OPEN = """SELECT id, created_at FROM proposals
            WHERE id NOT IN (SELECT proposal_id FROM launches) AND id NOT IN (SELECT proposal_id FROM executions)
              AND id NOT IN (SELECT proposal_id FROM outcomes)"""
+# Launches no run has reported on: what ``awaiting_runs`` must hold.
+_AWAITING = "SELECT proposal_id, run_key, requested_at FROM launches WHERE proposal_id NOT IN (SELECT proposal_id FROM runs)"
 
 
 def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
-    """Recount the summaries (``outcome_counts``, ``action_types``, ``open_proposals``) from the rows.
+    """Recount the summaries (``outcome_counts``, ``action_types``, ``open_proposals``, ``awaiting_runs``) from the rows.
 
     Every write through this module keeps the summary up to date; this is for rows loaded into
     ``outcomes`` or ``proposals`` directly, such as a bulk import. ``audit.verify`` reports a
@@ -518,6 +520,8 @@ def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("INSERT INTO action_types SELECT action_type, min(created_at) FROM proposals GROUP BY ALL")
     db.execute("DELETE FROM open_proposals")
     db.execute(f"INSERT INTO open_proposals {_OPEN}")
+    db.execute("DELETE FROM awaiting_runs")
+    db.execute(f"INSERT INTO awaiting_runs {_AWAITING}")
 
 
 def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
@@ -573,6 +577,20 @@ def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
             f"the open_proposals summary disagrees with the proposals table ({row['proposal_id']} {state}, "
             f"the summary says otherwise): ledger rows were changed outside trustladder"
         )
+    found = rows(
+        db,
+        f"""SELECT coalesce(r.proposal_id, w.proposal_id) AS proposal_id, r.proposal_id IS NOT NULL AS waiting
+            FROM ({_AWAITING}) r FULL JOIN awaiting_runs w
+              ON r.proposal_id = w.proposal_id AND r.run_key = w.run_key AND r.requested_at = w.requested_at
+            WHERE r.proposal_id IS NULL OR w.proposal_id IS NULL ORDER BY ALL LIMIT 1""",
+    )
+    if found:
+        row = found[0]
+        state = "has no run recorded" if row["waiting"] else "has a run recorded or was never launched"
+        return (
+            f"the awaiting_runs summary disagrees with the launches table ({row['proposal_id']} {state}, "
+            f"the summary says otherwise): ledger rows were changed outside trustladder"
+        )
     return None
 
 
@@ -612,17 +630,14 @@ def insert_launch(db: duckdb.DuckDBPyConnection, *, proposal_id: str, run_key: s
         "INSERT INTO launches VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING proposal_id", [proposal_id, run_key, _naive(now), by]
     ).fetchall()
     _settle(db, proposal_id)
+    if recorded:
+        db.execute("INSERT INTO awaiting_runs VALUES (?, ?, ?)", [proposal_id, run_key, _naive(now)])
     return bool(recorded)
 
 
 def launches_without_run(db: duckdb.DuckDBPyConnection, *, limit: int) -> list[tuple[str, str, datetime]]:
     """Launched proposals with no run recorded yet: (proposal id, run key, requested at), oldest first."""
-    found = db.execute(
-        """SELECT l.proposal_id, l.run_key, l.requested_at FROM launches l
-           WHERE l.proposal_id NOT IN (SELECT proposal_id FROM runs)
-           ORDER BY l.requested_at, l.proposal_id LIMIT ?""",
-        [limit],
-    ).fetchall()
+    found = db.execute("SELECT proposal_id, run_key, requested_at FROM awaiting_runs ORDER BY requested_at, proposal_id LIMIT ?", [limit]).fetchall()
     return [(row[0], row[1], utc(row[2])) for row in found]
 
 
@@ -639,6 +654,7 @@ def runs_of(db: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
 def insert_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, cleared_at: datetime | None) -> None:
     """Record a run that was cleared to execute a proposal (or, with no time, one that was not)."""
     db.execute("INSERT INTO runs VALUES (?, ?, ?, NULL, NULL, NULL)", [run_id, proposal_id, _naive(cleared_at) if cleared_at else None])
+    db.execute("DELETE FROM awaiting_runs WHERE proposal_id = ?", [proposal_id])
 
 
 def finish_run(db: duckdb.DuckDBPyConnection, *, run_id: str, proposal_id: str, status: str, outcome: Outcome | None, now: datetime) -> None:

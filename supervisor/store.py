@@ -115,14 +115,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             proposal_id VARCHAR PRIMARY KEY, action_type VARCHAR NOT NULL, level INTEGER NOT NULL, share DOUBLE NOT NULL,
             review_group VARCHAR, sampled_at TIMESTAMP NOT NULL, verdict VARCHAR, reviewed_by VARCHAR, reviewed_at TIMESTAMP, note VARCHAR)""",
     ),
-    # Proposals not yet launched, executed or given an outcome, kept up to date by the writes that
-    # settle them, so that the gate's search for what may run reads these instead of every
-    # proposal and decision the ledger ever held.
+    # Proposals not yet launched, executed or given an outcome, and launches no run has reported
+    # on yet, kept up to date by the writes that change them, so that each gate sensor tick reads
+    # these instead of every proposal, decision, launch and run the ledger ever held.
     4: (
         "CREATE TABLE open_proposals (proposal_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL)",
         """INSERT INTO open_proposals SELECT id, created_at FROM proposals
            WHERE id NOT IN (SELECT proposal_id FROM launches) AND id NOT IN (SELECT proposal_id FROM executions)
              AND id NOT IN (SELECT proposal_id FROM outcomes)""",
+        "CREATE TABLE awaiting_runs (proposal_id VARCHAR PRIMARY KEY, run_key VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL)",
+        """INSERT INTO awaiting_runs SELECT proposal_id, run_key, requested_at FROM launches
+           WHERE proposal_id NOT IN (SELECT proposal_id FROM runs)""",
     ),
 }
 

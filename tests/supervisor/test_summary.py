@@ -1,11 +1,11 @@
-"""The ledger's summaries (``outcome_counts``, ``action_types``, ``open_proposals``) against a full recount.
+"""The ledger's summaries (``outcome_counts``, ``action_types``, ``open_proposals``, ``awaiting_runs``) against a full recount.
 
 ``ledger.evidence`` reads the summary and the latest outcomes instead of every outcome; these
 tests recount every outcome the plain way and require the same evidence, after random outcomes,
 supersedes and level changes (out of time order, across months, back to earlier levels), after a
 migration from schema 1, and after a bulk load followed by ``ledger.rebuild_summary``. The gate's
-search for proposals that may run, which reads ``open_proposals``, must find what a search of
-every proposal and decision finds. A summary edited behind trustladder's back fails ``audit verify``.
+search for proposals that may run (``open_proposals``) and for launches no run has reported on
+(``awaiting_runs``) must find what a search of every proposal, decision, launch and run finds. A summary edited behind trustladder's back fails ``audit verify``.
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def test_rows_loaded_directly_need_rebuild_summary(make_supervisor: Callable[...
         ("UPDATE action_types SET first_proposed = first_proposed - INTERVAL 1 DAY", "the action_types summary disagrees with the proposals table"),
         ("INSERT INTO open_proposals SELECT id, created_at FROM proposals", "the open_proposals summary disagrees with the proposals table"),
         ("INSERT INTO open_proposals SELECT 'x' || i, TIMESTAMP '2026-01-01' FROM range(2) r(i)", "the open_proposals summary disagrees"),
+        ("INSERT INTO awaiting_runs SELECT id, id, created_at FROM proposals", "the awaiting_runs summary disagrees with the launches table"),
     ],
 )
 def test_editing_the_summary_is_caught_by_audit_verify(make_supervisor: Callable[..., Supervisor], tmp_path: Path, edit: str, problem: str) -> None:
@@ -170,6 +171,9 @@ READY_RECOUNT = """
       AND p.id NOT IN (SELECT proposal_id FROM launches) AND p.id NOT IN (SELECT proposal_id FROM executions)
       AND p.id NOT IN (SELECT proposal_id FROM outcomes)
     ORDER BY coalesce(a.resolved_at, p.created_at), p.id"""
+# Launches no run has reported on, from every launch and run.
+WAITING_RECOUNT = """SELECT proposal_id, run_key, requested_at FROM launches WHERE proposal_id NOT IN (SELECT proposal_id FROM runs)
+                     ORDER BY requested_at, proposal_id"""
 PROPOSALS = (
     sql("SELECT status, count(*) FROM shop.orders GROUP BY 1"),
     sql(WRITE),
@@ -179,7 +183,7 @@ PROPOSALS = (
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_the_gate_finds_what_a_search_of_every_proposal_finds(make_supervisor: Callable[..., Supervisor], seed: int) -> None:
+def test_the_gate_finds_what_a_search_of_every_proposal_and_launch_finds(make_supervisor: Callable[..., Supervisor], seed: int) -> None:
     rng = random.Random(seed)
     # Reads run at once, retries act and notify, writes wait for a human; approvals outlast the walk.
     sup = make_supervisor(action_types={"pipeline.retry_task": {"initial": 2, "ceiling": 2}}, approvals={"timeout_minutes": 720})
@@ -194,8 +198,13 @@ def test_the_gate_finds_what_a_search_of_every_proposal_finds(make_supervisor: C
             pending = [stored.proposal_id for stored, _ in sup.queue()]
             if pending:
                 sup.approve(rng.choice(pending), by="alice", now=now)
-        elif move < 0.7:
+        elif move < 0.62:
             sup.authorize(rng.choice(ids), now=now, actor="worker")
+        elif move < 0.7:
+            waiting = [pid for pid, _, _ in sup.launched_without_run(limit=100)]
+            if waiting:  # the run the launch asked for starts, and meets the gate
+                pid = rng.choice(waiting)
+                sup.authorize(pid, now=now, actor="worker", run_id=f"run-{pid}")
         elif move < 0.8:
             with contextlib.suppress(UsageError):  # a second plain outcome for one proposal is refused
                 sup.record_outcome(rng.choice(ids), rng.choice([Outcome.SUCCESS, Outcome.FAILURE]), now=now)
@@ -204,6 +213,8 @@ def test_the_gate_finds_what_a_search_of_every_proposal_finds(make_supervisor: C
         with sup.store.transaction() as db:
             expected = [row[0] for row in db.execute(READY_RECOUNT).fetchall()]
             found = [pid for pid, _ in ledger.ready_candidates(db, after=None, limit=10_000)]
+            waiting = db.execute(WAITING_RECOUNT).fetchall()
+            assert [(pid, key, ledger.utc(at)) for pid, key, at in waiting] == ledger.launches_without_run(db, limit=10_000), step
             assert ledger.summary_mismatch(db) is None
         assert found == expected, step
         seen_ready = max(seen_ready, len(found))
