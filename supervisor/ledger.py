@@ -493,11 +493,18 @@ def _state_params(names: list[str], state: dict[str, tuple[int, datetime | None]
 
 
 # Proposals not launched, executed or given an outcome: what ``open_proposals`` must hold.
-_OPEN = """SELECT id, created_at FROM proposals
+_OPEN = """SELECT id AS proposal_id, created_at FROM proposals
            WHERE id NOT IN (SELECT proposal_id FROM launches) AND id NOT IN (SELECT proposal_id FROM executions)
              AND id NOT IN (SELECT proposal_id FROM outcomes)"""
 # Launches no run has reported on: what ``awaiting_runs`` must hold.
 _AWAITING = "SELECT proposal_id, run_key, requested_at FROM launches WHERE proposal_id NOT IN (SELECT proposal_id FROM runs)"
+# The proposal lists kept as summaries: table, its recount, its columns, the table the recount
+# reads, and what a proposal found only by the recount (or only in the table) is.
+_LISTS = (
+    ("open_proposals", _OPEN, ("proposal_id", "created_at"), "proposals", "has not run", "has run or has an outcome"),
+    ("awaiting_runs", _AWAITING, ("proposal_id", "run_key", "requested_at"), "launches",
+     "has no run recorded", "has a run recorded or was never launched"),
+)
 
 
 def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
@@ -518,10 +525,9 @@ def rebuild_summary(db: duckdb.DuckDBPyConnection) -> None:
     )
     db.execute("DELETE FROM action_types")
     db.execute("INSERT INTO action_types SELECT action_type, min(created_at) FROM proposals GROUP BY ALL")
-    db.execute("DELETE FROM open_proposals")
-    db.execute(f"INSERT INTO open_proposals {_OPEN}")
-    db.execute("DELETE FROM awaiting_runs")
-    db.execute(f"INSERT INTO awaiting_runs {_AWAITING}")
+    for table, recount, *_ in _LISTS:
+        db.execute(f"DELETE FROM {table}")
+        db.execute(f"INSERT INTO {table} {recount}")
 
 
 def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
@@ -564,33 +570,20 @@ def summary_mismatch(db: duckdb.DuckDBPyConnection) -> str | None:
             f"the action_types summary disagrees with the proposals table ({row['action_type']} first proposed {row['counted']}, "
             f"summary says {row['kept']}): ledger rows were changed outside trustladder"
         )
-    found = rows(
-        db,
-        f"""SELECT coalesce(r.id, o.proposal_id) AS proposal_id, r.id IS NOT NULL AS open
-            FROM ({_OPEN}) r FULL JOIN open_proposals o ON r.id = o.proposal_id AND r.created_at = o.created_at
-            WHERE r.id IS NULL OR o.proposal_id IS NULL ORDER BY ALL LIMIT 1""",
-    )
-    if found:
-        row = found[0]
-        state = "has not run" if row["open"] else "has run or has an outcome"
-        return (
-            f"the open_proposals summary disagrees with the proposals table ({row['proposal_id']} {state}, "
-            f"the summary says otherwise): ledger rows were changed outside trustladder"
+    for table, recount, columns, source, in_rows, in_table in _LISTS:
+        on = " AND ".join(f"r.{column} = s.{column}" for column in columns)
+        found = rows(
+            db,
+            f"""SELECT coalesce(r.proposal_id, s.proposal_id) AS proposal_id, r.proposal_id IS NOT NULL AS counted
+                FROM ({recount}) r FULL JOIN {table} s ON {on}
+                WHERE r.proposal_id IS NULL OR s.proposal_id IS NULL ORDER BY ALL LIMIT 1""",
         )
-    found = rows(
-        db,
-        f"""SELECT coalesce(r.proposal_id, w.proposal_id) AS proposal_id, r.proposal_id IS NOT NULL AS waiting
-            FROM ({_AWAITING}) r FULL JOIN awaiting_runs w
-              ON r.proposal_id = w.proposal_id AND r.run_key = w.run_key AND r.requested_at = w.requested_at
-            WHERE r.proposal_id IS NULL OR w.proposal_id IS NULL ORDER BY ALL LIMIT 1""",
-    )
-    if found:
-        row = found[0]
-        state = "has no run recorded" if row["waiting"] else "has a run recorded or was never launched"
-        return (
-            f"the awaiting_runs summary disagrees with the launches table ({row['proposal_id']} {state}, "
-            f"the summary says otherwise): ledger rows were changed outside trustladder"
-        )
+        if found:
+            row = found[0]
+            return (
+                f"the {table} summary disagrees with the {source} table ({row['proposal_id']} {in_rows if row['counted'] else in_table}, "
+                f"the summary says otherwise): ledger rows were changed outside trustladder"
+            )
     return None
 
 
