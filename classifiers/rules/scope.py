@@ -316,10 +316,13 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
         inner = _truth(node.this, own)
         return None if inner is None else not inner
     elif isinstance(node, exp.Or):
-        left_truth, right_truth = _truth(node.this, own), _truth(node.expression, own)
-        if left_truth is True or right_truth is True or _covers_every_row(node):
+        # The whole chain at once: judging ``a OR b OR c`` node by node would judge ``a``
+        # again at every level, and compare every pair of branches at each.
+        branches = _disjuncts(node)
+        truths = [_truth(branch, own) for branch in branches]
+        if True in truths or _covers_every_row(branches):
             return True
-        return False if left_truth is False and right_truth is False else None
+        return False if all(truth is False for truth in truths) else None
     elif isinstance(node, exp.And):
         left_truth, right_truth = _truth(node.this, own), _truth(node.expression, own)
         if left_truth is False or right_truth is False:
@@ -373,9 +376,8 @@ _COMPLEMENTS = {
 _FLIPPED = {exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
 
 
-def _covers_every_row(node: exp.Or) -> bool:
-    """Whether two branches of an OR chain together admit every row: ``c IS NULL OR c IS NOT
-    NULL``, ``p OR NOT p``, or a comparison and its complement (``x > 5 OR x <= 5``)."""
+def _disjuncts(node: exp.Or) -> list[exp.Expression]:
+    """The branches of an OR chain, however it is nested and parenthesised, in order."""
     branches: list[exp.Expression] = []
     pending: list[exp.Expression] = [node]
     while pending:
@@ -383,12 +385,80 @@ def _covers_every_row(node: exp.Or) -> bool:
         if type(item) is exp.Or:
             pending.extend((item.expression, item.this))
         else:
-            branches.append(item)
-    for i, first in enumerate(branches):
-        for second in branches[i + 1 :]:
-            if _null_or_not(first, second) or _complementary(first, second) or _complementary(second, first):
-                return True
+            branches.append(item)  # type: ignore[arg-type]
+    return branches
+
+
+def _covers_every_row(branches: list[exp.Expression]) -> bool:
+    """Whether branches of an OR chain together admit every row: ``c IS NULL OR c IS NOT NULL``,
+    ``p OR NOT p``, a comparison and its complement (``x > 5 OR x <= 5``), or comparisons of one
+    column that leave no number out.
+
+    Each branch is reduced to a canonical shape once and looked up, so a chain of thousands of
+    branches costs what it holds, not the square of it.
+    """
+    if len(branches) < 2:
+        return False
+    seen: set[object] = set()
+    tests: list[tuple[object, object]] = []  # (what the branch holds, what would complete it)
+    for branch in branches:
+        null_test = _null_test(branch)
+        kind = type(branch)
+        if kind is exp.Not and type(_unwrapped(branch.this)) in _COMPLEMENTS:
+            # NOT x = 5 is x <> 5 wherever x is not null.
+            branch = _unwrapped(branch.this)  # type: ignore[assignment]
+            kind = _COMPLEMENTS[type(branch)]
+        if null_test is not None:
+            column, negated = null_test
+            mine, other = ("null", _shape(column), negated), ("null", _shape(column), not negated)
+        elif kind is exp.Not:
+            mine, other = ("not", _shape(_unwrapped(branch.this))), _shape(_unwrapped(branch.this))
+        elif kind in _COMPLEMENTS:
+            left, right = _shape(_unwrapped(branch.this)), _shape(_unwrapped(branch.expression))
+            wanted = _COMPLEMENTS[kind]
+            mine = ("compare", left, kind, right)
+            # ``x > 5 OR x <= 5``, or the same complement written the other way round (``5 >= x``).
+            tests.append((mine, ("compare", right, _FLIPPED[wanted], left)))
+            other = ("compare", left, wanted, right)
+        else:
+            mine, other = _shape(branch), ("not", _shape(branch))
+        tests.append((mine, other))
+        seen.add(mine)
+    if any(other in seen for _, other in tests):
+        return True
     return _covers_every_number(branches)
+
+
+class _Unique:
+    """The shape of an expression that equals nothing, not even itself (RANDOM(), a subquery)."""
+
+
+def _shape(node: object) -> object:
+    """A hashable form of an operand: equal for two operands that are the same.
+
+    Constants become their value (strings as a lenient collation compares them); expressions
+    lose casts, parentheses, ``+ 0`` and ``* 1``, and unquoted names their case.
+    """
+    value = _constant(node)  # type: ignore[arg-type]
+    if value is not None:
+        return ("value", _folded(value) if type(value) is str else value)
+    node = _bare(node)
+    if isinstance(node, exp.Expression) and not isinstance(node, (exp.Column, exp.Literal)):
+        if node.find(*_VOLATILE, exp.Subquery, exp.Select) is not None or any(
+            call.name.upper() in _VOLATILE_NAMES for call in node.find_all(exp.Anonymous)
+        ):
+            return _Unique()
+    return _tree_shape(node)
+
+
+def _tree_shape(node: object) -> object:
+    if type(node) is exp.Identifier:
+        return ("name", node.this if node.quoted else node.this.lower())  # type: ignore[attr-defined]
+    if isinstance(node, exp.Expression):
+        return (type(node), tuple((key, _tree_shape(value)) for key, value in node.args.items() if value not in (None, [], False)))
+    if isinstance(node, list):
+        return tuple(_tree_shape(item) for item in node)
+    return node
 
 
 # A comparison with a number as the range of values it admits: (low, low included, high, high included).
@@ -437,31 +507,6 @@ def _covers_line(ranges: list[tuple[float, bool, float, bool]]) -> bool:
         if high > reach or (high == reach and high_in):
             reach, reached = high, high_in
     return reach == _INF
-
-
-def _complementary(a: object, b: object) -> bool:
-    """Whether ``b`` is ``NOT a``, or the comparison opposite to ``a`` on the same operands."""
-    if type(b) is exp.Not:
-        return _same_value(a, _unwrapped(b.this))
-    wanted = _COMPLEMENTS.get(type(a))
-    if wanted is None or not isinstance(b, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.NEQ)):
-        return False
-    left, right = _unwrapped(a.this), _unwrapped(a.expression)
-    other_left, other_right = _unwrapped(b.this), _unwrapped(b.expression)
-    if type(b) is wanted and _same_operand(left, other_left) and _same_operand(right, other_right):
-        return True
-    # ``x > 5 OR 5 >= x``: the same test written the other way round.
-    return _FLIPPED[type(b)] is wanted and _same_operand(left, other_right) and _same_operand(right, other_left)
-
-
-def _same_operand(left: object, right: object) -> bool:
-    """The same expression of the row, or the same constant (``5`` and ``5.0``; strings exactly)."""
-    mine, theirs = _constant(left), _constant(right)  # type: ignore[arg-type]
-    if mine is not None or theirs is not None:
-        if type(mine) is str and type(theirs) is str:
-            return _folded(mine) == _folded(theirs)  # equal under a lenient collation counts
-        return mine is not None and type(mine) is type(theirs) and mine == theirs
-    return _same_value(left, right)
 
 
 def _reads_back(node: exp.In | exp.Exists, own: str) -> bool:
@@ -602,12 +647,6 @@ def _null_test(node: object) -> tuple[object, bool] | None:
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null) and isinstance(node.this, exp.Column):
         return node.this, negated != bool(node.args.get("negate"))
     return None
-
-
-def _null_or_not(a: object, b: object) -> bool:
-    """``c IS NULL OR c IS NOT NULL``: every row passes, whatever ``c`` holds."""
-    first, second = _null_test(a), _null_test(b)
-    return first is not None and second is not None and first[1] != second[1] and _same_column(first[0], second[0])
 
 
 def _same_column(left: exp.Column, right: object) -> bool:

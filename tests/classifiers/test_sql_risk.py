@@ -214,6 +214,22 @@ def test_a_five_megabyte_script_completes_and_counts_statements() -> None:
     assert elapsed < 300, f"classifying {count} statements took {elapsed:.0f}s"
 
 
+@pytest.mark.parametrize("hidden", ["", " OR NOT s = 'v7'"])
+def test_a_long_or_chain_in_a_delete_costs_about_what_it_costs_in_a_select(hidden: str) -> None:
+    """Judging an OR chain compares its branches; that must not grow with the square of its length."""
+    chain = " OR ".join(f"s = 'v{i}'" for i in range(3000)) + hidden
+
+    started = time.perf_counter()
+    classify_sql(f"SELECT 1 FROM t WHERE {chain}", dialect="postgres")
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    result = classify_sql(f"DELETE FROM t WHERE {chain}", dialect="postgres")
+    delete_s = time.perf_counter() - started
+
+    assert result.categories == ((Category.UNSCOPED_DELETE,) if hidden else (Category.WRITE,))
+    assert delete_s < 10 * read_s + 1, f"the DELETE took {delete_s:.1f}s, the SELECT {read_s:.1f}s"
+
+
 # ---------------------------------------------------------------- costly_backfill details
 
 
