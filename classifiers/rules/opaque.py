@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from classifiers.context import StatementContext, table_name
@@ -15,10 +17,11 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
     """EXEC/EXECUTE of a procedure is ``opaque``; a literal SQL string is classified instead.
 
     ``COPY ... PROGRAM`` runs a shell command on the server, and is ``opaque`` too. Functions
-    that run SQL given as text (Postgres's ``dblink_exec``, ``dblink``, ``query_to_xml``, T-SQL's
-    ``OPENQUERY``) are read like EXECUTE: their literal SQL is classified, anything else is ``opaque``. Functions
-    that act when a query calls them (ending sessions, moving a sequence, deleting a large
-    object, changing a setting) report what they do.
+    that run SQL given as text (Postgres's ``dblink_exec``, ``dblink``, ``query_to_xml``,
+    T-SQL's ``OPENQUERY``) are read like EXECUTE: their literal SQL is classified, anything else
+    is ``opaque``. Functions that act when a query calls them (ending sessions, moving a sequence, deleting a large
+    object, changing a setting) report what they do; a function named with escape sequences
+    (Postgres's ``U&"\\0070g_terminate_backend"``, which sqlglot keeps as written) is ``opaque``.
 
     Example:
         >>> from classifiers import classify_sql
@@ -37,6 +40,8 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         if function not in SQL_FUNCTIONS:
             if function in SIDE_EFFECTS or function == "set_config":
                 found.extend(_side_effect(call, function))
+            elif "\\" in function and _ESCAPE.search(function):
+                found.append(_escaped_name(call.name))
             continue
         text = _sql_argument(call)
         if isinstance(text, exp.Literal) and text.is_string:
@@ -111,11 +116,33 @@ _FUNCTION_HINTS = ("dblink", "query_to_xml", "openquery", "openrowset", "pg_term
                    "replication_origin", "load_extension", "set_config", "system$")
 
 
+# A Unicode escape in a Postgres U&"..." name (\0070 or \+000070), which sqlglot keeps as written.
+_ESCAPE = re.compile(r"\\(?:[0-9a-f]{4}|\+[0-9a-f]{6})", re.IGNORECASE)
+# U&"..." names and U&'...' strings hide any name from the hints, so a query with one is walked.
+_UNICODE_ESCAPED = ('u&"', "u&'")
+
+
 def mentions_sql_function(text: str) -> bool:
     """Whether the text may call a function that runs SQL given as a string, or that acts when
-    called (``pg_terminate_backend``); case-insensitive."""
+    called (``pg_terminate_backend``), or names something with Unicode escapes (``U&"..."``);
+    case-insensitive."""
     lowered = text.lower()
-    return any(hint in lowered for hint in _FUNCTION_HINTS)
+    return any(hint in lowered for hint in _FUNCTION_HINTS) or any(mark in lowered for mark in _UNICODE_ESCAPED)
+
+
+def _escaped_name(name: str) -> Finding:
+    """A call of a function named with escape sequences: which function it is is left to the
+    server, so it is ``opaque`` (the message shows the name decoded)."""
+    decoded = _ESCAPE.sub(_decoded, name)
+    return finding(
+        Category.OPAQUE, None, f"a function named with escape sequences ({decoded}) runs code whose effect cannot be known from the text"
+    )
+
+
+def _decoded(escape: re.Match[str]) -> str:
+    code = int(escape.group(0).lstrip("\\+"), 16)
+    # Past the last code point the server refuses the name; show it as written.
+    return chr(code) if code <= 0x10FFFF else escape.group(0)
 
 
 def _side_effect(call: exp.Anonymous, function: str) -> list[Finding]:

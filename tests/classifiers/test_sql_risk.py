@@ -534,7 +534,12 @@ def test_an_or_of_comparisons_is_unscoped_exactly_when_duckdb_deletes_every_row(
 def test_every_function_the_walk_looks_for_is_named_in_the_text_hints() -> None:
     """A plain-looking query is walked only when its text holds a hint; a name no hint covers
     would never be looked at, so the query would come back as a read."""
-    from classifiers.rules.opaque import _FUNCTION_HINTS, SIDE_EFFECTS, SQL_FUNCTIONS, mentions_sql_function
+    from classifiers.rules.opaque import (
+        _FUNCTION_HINTS,
+        SIDE_EFFECTS,
+        SQL_FUNCTIONS,
+        mentions_sql_function,
+    )
 
     names = sorted({*SQL_FUNCTIONS, *SIDE_EFFECTS, "set_config"})
     missed = [name for name in names if not any(hint in name for hint in _FUNCTION_HINTS)]
