@@ -67,6 +67,7 @@ _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
 )
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
+_NO_STATEMENT = "no SQL statement found; pass the statement to check"
 StatementBuilder = Callable[[int, str, tuple[Category, ...], tuple[Finding, ...]], StatementClassification]
 
 
@@ -187,7 +188,7 @@ def classify_sql(
     statements = _classify_text(sql, name, backfill_max_hours, now, 0)
     if not _is_nfkc(sql):
         statements = _with_normalized(sql, statements, name, backfill_max_hours, now)
-    if name in _EXECUTABLE_COMMENTS and "/*" in sql:
+    if name in _EXECUTABLE_COMMENTS and ("/*!" in sql or _MARIADB_COMMENT in sql):
         skipped = skip_versioned_comments(sql)
         if skipped != sql:
             statements = _with_skipped_versions(skipped, statements, name, backfill_max_hours, now)
@@ -240,6 +241,8 @@ def _with_skipped_versions(
     Which server runs the script is not known, so whatever that reading adds is reported too.
     """
     other = _classify_text(skipped, dialect, max_hours, now, 0)
+    if len(other) == 1 and other[0].error is not None and other[0].error.message == _NO_STATEMENT:
+        return statements  # the text is all versioned comments: a server that skips them runs nothing
     return _with_extra_risks(statements, other, "read as a server that skips its versioned comments, the text also does: ")
 
 
@@ -306,7 +309,7 @@ def _classify_text(
             _classify_statement(index, sql[start:end], outcome, chunk, kinds, sql, end, dialect, max_hours, now, depth, shape)
         )
     if not results:
-        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
+        return [_failed(0, sql, _NO_STATEMENT, None, None)]
     return results
 
 

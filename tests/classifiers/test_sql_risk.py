@@ -546,3 +546,12 @@ def test_every_function_the_walk_looks_for_is_named_in_the_text_hints() -> None:
 
     assert not missed, missed
     assert all(mentions_sql_function(f"SELECT {name.upper()}(1)") for name in names)
+
+
+def test_a_text_that_is_all_versioned_comments_is_not_an_empty_script() -> None:
+    """A server that skips ``/*!40101 ... */`` runs nothing, which is no risk; the server that
+    runs it reads a SET NAMES, which changes nothing gated."""
+    result = classify_sql("/*!40101 SET NAMES utf8 */;", dialect="mysql")
+
+    assert result.action_type == "sql.read"
+    assert not result.categories
