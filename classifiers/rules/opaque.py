@@ -191,14 +191,21 @@ def _literal_sql(node: exp.Expression) -> str | None:
             return first.this
         return None
     target = node.this
-    # T-SQL EXEC('...') arrives as a parenthesised, quoted name.
-    if isinstance(target, exp.Subquery) and isinstance(target.this, exp.Table) and not node.expressions:
+    # T-SQL EXEC('...') arrives as a parenthesised, quoted name; EXEC('...') AT server, which runs
+    # it on a linked server, as the same with an alias AT and the server after it.
+    if isinstance(target, exp.Subquery) and isinstance(target.this, exp.Table) and (not node.expressions or _runs_at(node)):
         identifier = target.this.this
         if isinstance(identifier, exp.Identifier) and identifier.quoted and not target.this.args.get("db"):
             return identifier.name
     if isinstance(target, exp.Literal) and target.is_string:
         return str(target.this)
     return None
+
+
+def _runs_at(node: exp.Expression) -> bool:
+    """Whether an EXEC is T-SQL's ``EXEC ('...') AT server`` (sqlglot reads AT as an alias)."""
+    alias = node.this.args.get("alias")
+    return isinstance(alias, exp.TableAlias) and alias.name.upper() == "AT" and len(node.expressions) == 1
 
 
 def unsupported_command(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
