@@ -47,8 +47,9 @@ from supervisor.models import (
 )
 
 MAX_NESTING = 4
-# Dialects whose executable comments (/*! ... */) the server runs as SQL.
+# Dialects whose executable comments (/*! ... */, MariaDB's /*M! ... */) the server runs as SQL.
 _EXECUTABLE_COMMENTS = frozenset({"mysql", "singlestore", "doris", "starrocks"})
+_MARIADB_COMMENT = "/*M!"
 # Keywords that only qualify the write keyword before them (INSERT INTO, CREATE OR REPLACE).
 _MODIFIERS = frozenset({TokenType.INTO, TokenType.REPLACE, TokenType.OVERWRITE})
 _MODIFIED = frozenset({TokenType.INSERT, TokenType.MERGE, TokenType.REPLACE, TokenType.OVERWRITE, TokenType.OR})
@@ -66,6 +67,7 @@ _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
 )
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
+_NO_STATEMENT = "no SQL statement found; pass the statement to check"
 StatementBuilder = Callable[[int, str, tuple[Category, ...], tuple[Finding, ...]], StatementClassification]
 
 
@@ -186,6 +188,10 @@ def classify_sql(
     statements = _classify_text(sql, name, backfill_max_hours, now, 0)
     if not _is_nfkc(sql):
         statements = _with_normalized(sql, statements, name, backfill_max_hours, now)
+    if name in _EXECUTABLE_COMMENTS and ("/*!" in sql or _MARIADB_COMMENT in sql):
+        skipped = skip_versioned_comments(sql)
+        if skipped != sql:
+            statements = _with_skipped_versions(skipped, statements, name, backfill_max_hours, now)
     return _result(name, statements)
 
 
@@ -220,23 +226,43 @@ def _with_normalized(
     it as a DROP, so whatever the folded text does is added to what the raw text does.
     """
     folded = _classify_text(unicodedata.normalize("NFKC", sql), dialect, max_hours, now, 0)
-    # Only what folding adds: an accent written as a combining mark changes nothing here.
+    return _with_extra_risks(
+        statements, folded, "the text uses full-width or compatibility characters; read with them folded it also does: "
+    )
+
+
+def _with_skipped_versions(
+    skipped: str, statements: list[StatementClassification], dialect: str, max_hours: float, now: datetime | None
+) -> list[StatementClassification]:
+    """Versioned executable comments: also read the text as a server that skips them does.
+
+    ``/*!80000 ... */`` runs only on MySQL 8.0.0 and later, ``/*M! ... */`` only on MariaDB, so
+    ``DELETE FROM t WHERE 1=1 /*!99999 AND id = 5 */`` deletes every row on every MySQL there is.
+    Which server runs the script is not known, so whatever that reading adds is reported too.
+    """
+    other = _classify_text(skipped, dialect, max_hours, now, 0)
+    if len(other) == 1 and other[0].error is not None and other[0].error.message == _NO_STATEMENT:
+        return statements  # the text is all versioned comments: a server that skips them runs nothing
+    return _with_extra_risks(statements, other, "read as a server that skips its versioned comments, the text also does: ")
+
+
+def _with_extra_risks(
+    statements: list[StatementClassification], other: list[StatementClassification], note: str
+) -> list[StatementClassification]:
+    """Add to the last statement the risky findings that another reading of the text has and
+    this one does not, with an ``opaque`` note that says why (``note`` and the first three)."""
+    # Only what the other reading adds: an accent written as a combining mark changes nothing here.
     seen = {category for statement in statements for category in statement.categories}
-    extra = [f for statement in folded for f in statement.findings if f.category.is_risky and f.category not in seen]
+    extra = [f for statement in other for f in statement.findings if f.category.is_risky and f.category not in seen]
     if not extra:
         return statements
-    note = Finding(
-        category=Category.OPAQUE,
-        object=None,
-        message="the text uses full-width or compatibility characters; read with them folded it also does: "
-        + "; ".join(f.message for f in extra[:3]),
-    )
+    explained = Finding(category=Category.OPAQUE, object=None, message=note + "; ".join(f.message for f in extra[:3]))
     last = statements[-1]
     merged = StatementClassification(
         index=last.index,
         sql=last.sql,
         categories=sort_categories(set(last.categories) | {f.category for f in extra} | {Category.OPAQUE}),
-        findings=last.findings + tuple(extra) + (note,),
+        findings=last.findings + tuple(extra) + (explained,),
         error=last.error,
     )
     return statements[:-1] + [merged]
@@ -246,7 +272,7 @@ def _classify_text(
     sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int
 ) -> list[StatementClassification]:
     engine = _engine_name(dialect)
-    if dialect in _EXECUTABLE_COMMENTS and "/*!" in sql:
+    if dialect in _EXECUTABLE_COMMENTS and ("/*!" in sql or _MARIADB_COMMENT in sql):
         sql = unwrap_executable_comments(sql)
     try:
         tokens = tokenize(engine, sql)
@@ -283,7 +309,7 @@ def _classify_text(
             _classify_statement(index, sql[start:end], outcome, chunk, kinds, sql, end, dialect, max_hours, now, depth, shape)
         )
     if not results:
-        return [_failed(0, sql, "no SQL statement found; pass the statement to check", None, None)]
+        return [_failed(0, sql, _NO_STATEMENT, None, None)]
     return results
 
 
@@ -448,17 +474,50 @@ def _is_start_transaction(tokens: list[Token]) -> bool:
 def unwrap_executable_comments(sql: str) -> str:
     """Expose the SQL MySQL runs inside ``/*! ... */`` and ``/*!40000 ... */`` comments.
 
-    MySQL executes the body of such a comment as if the comment markers were not there, so
-    the markers (and the version number) are blanked out with spaces: offsets stay the same,
-    and the text is then classified like any other. Quotes and ordinary comments are skipped,
-    so ``'/*!'`` inside a string is left alone.
+    MySQL executes the body of such a comment as if the comment markers were not there, and
+    MariaDB does the same with ``/*M! ... */``, so the markers (and the version number) are
+    blanked out with spaces: offsets stay the same, and the text is then classified like any
+    other. Quotes and ordinary comments are skipped, so ``'/*!'`` inside a string is left alone.
 
     Example:
         >>> unwrap_executable_comments("SELECT 1 /*!40000 , 2 */")
         'SELECT 1          , 2   '
     """
     out = list(sql)
-    i, n, inside = 0, len(sql), False
+    for start, body, end, _ in _executable_comments(sql):
+        out[start:body] = " " * (body - start)
+        if end - 2 >= body and sql.startswith("*/", end - 2):
+            out[end - 2 : end] = "  "
+    return "".join(out)
+
+
+def skip_versioned_comments(sql: str) -> str:
+    """The text as a server that skips its versioned executable comments reads it.
+
+    A ``/*!NNNNN ... */`` comment runs only on servers of version NNNNN or later, and
+    ``/*M! ... */`` only on MariaDB; anything else treats them as comments. They are blanked
+    out whole; unversioned ``/*! ... */`` comments, which every MySQL runs, are left for
+    ``unwrap_executable_comments``. Offsets stay the same.
+
+    Example:
+        >>> skip_versioned_comments("SELECT 1 /*!99999 , 2 */")
+        'SELECT 1                '
+    """
+    out = list(sql)
+    for start, _, end, versioned in _executable_comments(sql):
+        if versioned:
+            out[start:end] = " " * (end - start)
+    return "".join(out)
+
+
+def _executable_comments(sql: str) -> list[tuple[int, int, int, bool]]:
+    """Where the executable comments are: (start, start of the body, end, whether versioned).
+
+    The end is past the closing ``*/`` (or the end of the text when there is none). Versioned
+    means that some server skips the body: a version number after ``/*!``, or MariaDB's ``/*M!``.
+    """
+    found: list[tuple[int, int, int, bool]] = []
+    i, n = 0, len(sql)
     while i < n:
         char = sql[i]
         if char in ("'", '"', "`"):
@@ -468,23 +527,48 @@ def unwrap_executable_comments(sql: str) -> str:
             end = sql.find("\n", i)
             i = n if end < 0 else end
             continue
-        if sql.startswith("/*!", i):
-            stop = i + 3
-            while stop < n and stop < i + 9 and sql[stop].isdigit():
-                stop += 1
-            out[i:stop] = " " * (stop - i)
-            i, inside = stop, True
+        mariadb = sql.startswith(_MARIADB_COMMENT, i)
+        if mariadb or sql.startswith("/*!", i):
+            body = i + (4 if mariadb else 3)
+            digits = body
+            while body < n and body < digits + 6 and sql[body].isdigit():
+                body += 1
+            end = _executable_comment_end(sql, body)
+            found.append((i, body, end, mariadb or body > digits))
+            i = end
             continue
         if sql.startswith("/*", i):
             end = sql.find("*/", i + 2)
             i = n if end < 0 else end + 2
             continue
-        if inside and sql.startswith("*/", i):
-            out[i : i + 2] = "  "
-            i, inside = i + 2, False
+        i += 1
+    return found
+
+
+def _executable_comment_end(sql: str, body: int) -> int:
+    """Past the ``*/`` that closes an executable comment whose body starts at ``body``.
+
+    The body is SQL: quotes and ordinary comments in it are skipped, so a ``*/`` inside a
+    string does not close it.
+    """
+    i, n = body, len(sql)
+    while i < n:
+        char = sql[i]
+        if char in ("'", '"', "`"):
+            i = _skip_quoted(sql, i, char)
+            continue
+        if char == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2].isspace())):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if sql.startswith("*/", i):
+            return i + 2
+        if sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
             continue
         i += 1
-    return "".join(out)
+    return n
 
 
 def _skip_quoted(sql: str, start: int, quote: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from classifiers.context import StatementContext, table_name
@@ -15,10 +17,11 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
     """EXEC/EXECUTE of a procedure is ``opaque``; a literal SQL string is classified instead.
 
     ``COPY ... PROGRAM`` runs a shell command on the server, and is ``opaque`` too. Functions
-    that run SQL given as text (Postgres's ``dblink_exec``, ``dblink``, ``query_to_xml``) are
-    read like EXECUTE: their literal SQL is classified, anything else is ``opaque``. Functions
-    that act when a query calls them (ending sessions, moving a sequence, deleting a large
-    object, changing a setting) report what they do.
+    that run SQL given as text (Postgres's ``dblink_exec``, ``dblink``, ``query_to_xml``,
+    T-SQL's ``OPENQUERY``) are read like EXECUTE: their literal SQL is classified, anything else
+    is ``opaque``. Functions that act when a query calls them (ending sessions, moving a sequence, deleting a large
+    object, changing a setting) report what they do; a function named with escape sequences
+    (Postgres's ``U&"\\0070g_terminate_backend"``, which sqlglot keeps as written) is ``opaque``.
 
     Example:
         >>> from classifiers import classify_sql
@@ -37,6 +40,8 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         if function not in SQL_FUNCTIONS:
             if function in SIDE_EFFECTS or function == "set_config":
                 found.extend(_side_effect(call, function))
+            elif "\\" in function and _ESCAPE.search(function):
+                found.append(_escaped_name(call.name))
             continue
         text = _sql_argument(call)
         if isinstance(text, exp.Literal) and text.is_string:
@@ -54,36 +59,90 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
     return found
 
 
-# Functions that run SQL passed to them as text: Postgres's dblink, dblink_exec and
-# query_to_xml with its kin.
-SQL_FUNCTIONS = frozenset({"dblink", "dblink_exec", "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema"})
+# Functions that run SQL passed to them as text: Postgres's dblink family and query_to_xml with
+# its kin, and T-SQL's OPENQUERY and OPENROWSET, which pass it to a linked server.
+SQL_FUNCTIONS = frozenset({
+    "dblink", "dblink_exec", "dblink_send_query", "dblink_open",
+    "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+    "openquery", "openrowset",
+})
 # Functions that change something when a query calls them, with the category and what they do.
 # (Postgres's set_config is read as the SET it is.)
 SIDE_EFFECTS: dict[str, tuple[Category, str]] = {
     "pg_terminate_backend": (Category.OPAQUE, "ends other database sessions and rolls back their work"),
     "pg_cancel_backend": (Category.OPAQUE, "cancels other sessions' running queries"),
+    "pg_promote": (Category.OPAQUE, "promotes a standby server to primary"),
     "setval": (Category.SCHEMA_CHANGE, "moves a sequence: later inserts can be given keys that already exist"),
     "lo_unlink": (Category.DROP, "deletes a large object"),
+    "lo_truncate": (Category.DROP, "cuts a large object short, deleting its data past the new length"),
+    "lo_put": (Category.OVERWRITE, "writes over a large object's data"),
+    "lowrite": (Category.OVERWRITE, "writes over a large object's data"),
+    "lo_from_bytea": (Category.WRITE, "creates a large object"),
     "lo_import": (Category.OPAQUE, "reads a file on the database server into the database"),
     "lo_export": (Category.OPAQUE, "writes a file on the database server"),
+    # adminpack
+    "pg_file_unlink": (Category.DROP, "deletes a file on the database server"),
+    "pg_file_write": (Category.OPAQUE, "writes a file on the database server"),
+    "pg_file_rename": (Category.OPAQUE, "renames a file on the database server"),
     "pg_reload_conf": (Category.SCHEMA_CHANGE, "reloads the server's configuration"),
     "pg_drop_replication_slot": (Category.DROP, "drops a replication slot that change capture may depend on"),
+    # Reading a slot's changes with get (not peek) consumes them: its consumers never see them.
+    "pg_logical_slot_get_changes": (Category.OPAQUE, "consumes a replication slot's changes: change capture reading the slot loses them"),
+    "pg_logical_slot_get_binary_changes": (Category.OPAQUE, "consumes a replication slot's changes: change capture reading the slot loses them"),
+    "pg_replication_slot_advance": (Category.OPAQUE, "moves a replication slot past changes its consumers have not read"),
+    "pg_replication_origin_advance": (Category.OPAQUE, "moves a replication origin's progress: changes can be skipped or applied twice"),
+    "pg_replication_origin_drop": (Category.DROP, "drops a replication origin and its progress"),
+    "load_extension": (Category.OPAQUE, "loads a native library into the database process and runs its code"),
     "system$cancel_query": (Category.OPAQUE, "cancels a running query"),
     "system$cancel_all_queries": (Category.OPAQUE, "cancels every running query of a session"),
     "system$abort_session": (Category.OPAQUE, "ends a session and rolls back its work"),
     "system$abort_transaction": (Category.OPAQUE, "rolls back another session's transaction"),
+    "system$disable_database_replication": (Category.OPAQUE, "stops replicating a database to its secondaries"),
+    "system$global_account_set_parameter": (Category.SCHEMA_CHANGE, "changes an account-wide setting, such as whether its databases replicate"),
+    "system$enable_behavior_change_bundle": (Category.SCHEMA_CHANGE, "changes how SQL behaves for the whole account"),
+    "system$disable_behavior_change_bundle": (Category.SCHEMA_CHANGE, "changes how SQL behaves for the whole account"),
+    "system$user_task_cancel_ongoing_executions": (Category.OPAQUE, "cancels a task's running executions"),
+    "system$task_dependents_enable": (Category.OPAQUE, "starts a task and every task after it on their schedules"),
+    "system$pipe_force_resume": (Category.OPAQUE, "resumes a pipe, which loads every file waiting for it"),
+    "system$authorize_privatelink": (Category.ACCESS_CHANGE, "lets a cloud account reach the Snowflake account over a private link"),
+    "system$revoke_privatelink": (Category.ACCESS_CHANGE, "revokes a cloud account's private link to the Snowflake account"),
 }
 # What the names of all these functions contain, to tell from the text alone that a query may
-# call one; a query that may is walked whole instead of read from its FROM clause.
-_FUNCTION_HINTS = ("dblink", "query_to_xml", "pg_terminate", "pg_cancel", "setval", "lo_unlink", "lo_import",
-                   "lo_export", "pg_reload", "replication_slot", "set_config", "system$")
+# call one; a query that may is walked whole instead of read from its FROM clause. Every name
+# above contains one of these (a test checks it).
+_FUNCTION_HINTS = ("dblink", "query_to_xml", "openquery", "openrowset", "pg_terminate", "pg_cancel", "pg_promote",
+                   "setval", "lo_unlink", "lo_import", "lo_export", "lo_truncate", "lo_put", "lo_from_bytea",
+                   "lowrite", "pg_file_", "pg_reload", "replication_slot", "pg_logical_slot_get",
+                   "replication_origin", "load_extension", "set_config", "system$")
+
+
+# A Unicode escape in a Postgres U&"..." name (\0070 or \+000070), which sqlglot keeps as written.
+_ESCAPE = re.compile(r"\\(?:[0-9a-f]{4}|\+[0-9a-f]{6})", re.IGNORECASE)
+# U&"..." names and U&'...' strings hide any name from the hints, so a query with one is walked.
+_UNICODE_ESCAPED = ('u&"', "u&'")
 
 
 def mentions_sql_function(text: str) -> bool:
     """Whether the text may call a function that runs SQL given as a string, or that acts when
-    called (``pg_terminate_backend``); case-insensitive."""
+    called (``pg_terminate_backend``), or names something with Unicode escapes (``U&"..."``);
+    case-insensitive."""
     lowered = text.lower()
-    return any(hint in lowered for hint in _FUNCTION_HINTS)
+    return any(hint in lowered for hint in _FUNCTION_HINTS) or any(mark in lowered for mark in _UNICODE_ESCAPED)
+
+
+def _escaped_name(name: str) -> Finding:
+    """A call of a function named with escape sequences: which function it is is left to the
+    server, so it is ``opaque`` (the message shows the name decoded)."""
+    decoded = _ESCAPE.sub(_decoded, name)
+    return finding(
+        Category.OPAQUE, None, f"a function named with escape sequences ({decoded}) runs code whose effect cannot be known from the text"
+    )
+
+
+def _decoded(escape: re.Match[str]) -> str:
+    code = int(escape.group(0).lstrip("\\+"), 16)
+    # Past the last code point the server refuses the name; show it as written.
+    return chr(code) if code <= 0x10FFFF else escape.group(0)
 
 
 def _side_effect(call: exp.Anonymous, function: str) -> list[Finding]:
@@ -103,13 +162,17 @@ def _side_effect(call: exp.Anonymous, function: str) -> list[Finding]:
 def _sql_argument(node: exp.Anonymous) -> exp.Expression | None:
     """The argument of a SQL-running function call that holds its SQL text.
 
-    dblink and dblink_exec take (connection, SQL) or (SQL), either with an optional boolean
-    after it; query_to_xml and its kin take the SQL first.
+    query_to_xml and its kin take the SQL first. The others take it last: dblink and
+    dblink_exec take (connection, SQL) or (SQL), dblink_open a cursor name before it,
+    dblink_send_query (connection, SQL), OPENQUERY (server, SQL) and OPENROWSET (provider,
+    connection, SQL); the dblink ones may end with a boolean, which is not the SQL.
     """
     arguments = node.expressions
-    if node.name.lower().startswith("dblink") and len(arguments) >= 2 and not isinstance(arguments[1], exp.Boolean):
-        return arguments[1]
-    return arguments[0] if arguments else None
+    if node.name.lower().startswith("query_to_xml"):
+        return arguments[0] if arguments else None
+    if len(arguments) >= 2 and isinstance(arguments[-1], exp.Boolean):
+        arguments = arguments[:-1]
+    return arguments[-1] if arguments else None
 
 
 def _runs_program(node: exp.Expression) -> bool:
@@ -128,14 +191,21 @@ def _literal_sql(node: exp.Expression) -> str | None:
             return first.this
         return None
     target = node.this
-    # T-SQL EXEC('...') arrives as a parenthesised, quoted name.
-    if isinstance(target, exp.Subquery) and isinstance(target.this, exp.Table) and not node.expressions:
+    # T-SQL EXEC('...') arrives as a parenthesised, quoted name; EXEC('...') AT server, which runs
+    # it on a linked server, as the same with an alias AT and the server after it.
+    if isinstance(target, exp.Subquery) and isinstance(target.this, exp.Table) and (not node.expressions or _runs_at(node)):
         identifier = target.this.this
         if isinstance(identifier, exp.Identifier) and identifier.quoted and not target.this.args.get("db"):
             return identifier.name
     if isinstance(target, exp.Literal) and target.is_string:
         return str(target.this)
     return None
+
+
+def _runs_at(node: exp.Expression) -> bool:
+    """Whether an EXEC is T-SQL's ``EXEC ('...') AT server`` (sqlglot reads AT as an alias)."""
+    alias = node.this.args.get("alias")
+    return isinstance(alias, exp.TableAlias) and alias.name.upper() == "AT" and len(node.expressions) == 1
 
 
 def unsupported_command(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:

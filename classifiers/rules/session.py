@@ -14,7 +14,9 @@ from supervisor.models import Category, Finding
 
 from .common import finding
 
-_OFF = frozenset({"0", "OFF", "FALSE"})
+# Every spelling of a boolean's off: MySQL's 0, OFF and FALSE, and Postgres's, which also takes
+# NO and any unique prefix of FALSE, NO and OFF ("f", "n", "of").
+_OFF = frozenset({"0", "OFF", "OF", "FALSE", "FALS", "FAL", "FA", "F", "NO", "N"})
 # Session settings that turn a safeguard off, with the values that do, and what that means.
 _SAFEGUARDS: dict[str, tuple[frozenset[str], str]] = {
     "foreign_key_checks": (_OFF, "turns off foreign-key checks: the writes after it can leave rows that break them"),
@@ -34,16 +36,23 @@ _SERVER_ONLY = frozenset({"read_only", "super_read_only"})
 _SERVER_WIDE = frozenset({"GLOBAL", "PERSIST", "PERSIST_ONLY"})
 # Values that give up privileges, or go back to the session's own.
 _NO_ROLE = frozenset({"NONE", "DEFAULT"})
+# Settings whose value is the role or user the session acts as (Postgres's SET role = 'admin',
+# set_config('role', ...), SET session_authorization = 'admin').
+_IDENTITY = frozenset({"role", "session_authorization"})
+# SET PASSWORD = '...' changes the current account's credentials (MySQL).
+_PASSWORD = "password"
 
 
 def session_setting(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
     """``SET`` and ``USE`` that switch privileges, turn off safeguards or reconfigure the server.
 
-    Switching role (``USE ROLE ACCOUNTADMIN``) is an ``access_change``, as is turning off a
-    read-only setting. Turning off foreign-key, unique-key or trigger enforcement
+    Switching role (``USE ROLE ACCOUNTADMIN``, ``SET role = 'admin'``) or password is an
+    ``access_change``, as is turning off a read-only setting. Turning off foreign-key, unique-key or trigger enforcement
     (``SET FOREIGN_KEY_CHECKS = 0``, ``SET session_replication_role = replica``) is ``opaque``:
     the statements after it no longer do what their text says. ``SET GLOBAL`` of anything else
-    changes the server for every session: a ``schema_change``, as ``ALTER SYSTEM`` is.
+    changes the server for every session: a ``schema_change``, as ``ALTER SYSTEM`` is. A
+    safeguard or read-only setting given a value that is not plain (``SET FOREIGN_KEY_CHECKS =
+    2 - 2``, ``= @v``) is ``opaque``: whether it turns the check off is only known when it runs.
 
     Example:
         >>> from classifiers import classify_sql
@@ -60,7 +69,9 @@ def session_setting(expression: exp.Expression, ctx: StatementContext) -> list[F
             continue
         target, value = item.this.this, item.this.expression
         name = _setting_name(target)
-        if name:
+        if name == _PASSWORD:
+            found.append(finding(Category.ACCESS_CHANGE, None, "SET PASSWORD changes the account's credentials"))
+        elif name:
             scope = item.args.get("kind") or (target.args.get("kind") if isinstance(target, exp.SessionParameter) else None)
             found.extend(setting_findings(name, _value(value), str(scope or "").upper(), "SET"))
     return found
@@ -71,13 +82,20 @@ def setting_findings(name: str, value: str, scope: str, verb: str) -> list[Findi
 
     Args:
         name: the setting, lower-cased (``foreign_key_checks``).
-        value: the value as written, upper-cased, or '' when it is not a plain value.
+        value: the value as written, upper-cased, or '' when it is not a plain value (an
+            expression, a variable, a subquery), whose effect is only known when it runs.
         scope: the scope the statement names, upper-cased (``GLOBAL``, ``SESSION``), or ''.
         verb: how the statement is shown in the message (``SET``, ``set_config()``).
     """
     server_wide = scope in _SERVER_WIDE
     shown = f"{verb} {scope + ' ' if server_wide else ''}{name} = {value or '?'}"
+    value = value.strip()
     guard = _SAFEGUARDS.get(name)
+    if name in _IDENTITY and value not in _NO_ROLE:
+        return [finding(Category.ACCESS_CHANGE, None, f"{shown} switches the role the statements after it run with, and its privileges")]
+    if not value and (guard is not None or name in _READ_ONLY):
+        # SET FOREIGN_KEY_CHECKS = 2 - 2: whether it turns the safeguard off is only known when it runs.
+        return [finding(Category.OPAQUE, None, f"{shown} sets {name} to a value only known when it runs")]
     if name in _READ_ONLY and value in _OFF:
         who = "every session" if server_wide or name in _SERVER_ONLY else "the session"
         return [finding(Category.ACCESS_CHANGE, None, f"{shown} lets {who} write where writes were refused")]
@@ -107,6 +125,7 @@ def _setting_name(target: object) -> str:
 
 
 def _value(value: object) -> str:
+    """A plain value upper-cased (``OFF``, ``'replica'``, ``0``, ``FALSE``), else ''."""
     if isinstance(value, exp.Boolean):
         return "TRUE" if value.this else "FALSE"
     if isinstance(value, (exp.Literal, exp.Var, exp.Column, exp.Identifier)):

@@ -545,3 +545,29 @@ def test_an_or_of_comparisons_is_unscoped_exactly_when_duckdb_deletes_every_row(
     categories = {c.value for c in classify_sql(sql, dialect="duckdb").categories}
 
     assert categories == ({"unscoped_delete"} if left == 0 else {"write"}), (sql, left)
+
+
+def test_every_function_the_walk_looks_for_is_named_in_the_text_hints() -> None:
+    """A plain-looking query is walked only when its text holds a hint; a name no hint covers
+    would never be looked at, so the query would come back as a read."""
+    from classifiers.rules.opaque import (
+        _FUNCTION_HINTS,
+        SIDE_EFFECTS,
+        SQL_FUNCTIONS,
+        mentions_sql_function,
+    )
+
+    names = sorted({*SQL_FUNCTIONS, *SIDE_EFFECTS, "set_config"})
+    missed = [name for name in names if not any(hint in name for hint in _FUNCTION_HINTS)]
+
+    assert not missed, missed
+    assert all(mentions_sql_function(f"SELECT {name.upper()}(1)") for name in names)
+
+
+def test_a_text_that_is_all_versioned_comments_is_not_an_empty_script() -> None:
+    """A server that skips ``/*!40101 ... */`` runs nothing, which is no risk; the server that
+    runs it reads a SET NAMES, which changes nothing gated."""
+    result = classify_sql("/*!40101 SET NAMES utf8 */;", dialect="mysql")
+
+    assert result.action_type == "sql.read"
+    assert not result.categories
