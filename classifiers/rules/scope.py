@@ -30,15 +30,13 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
     for node in ctx.nodes.get(exp.Delete, ()):
         if isinstance(node.parent, exp.When):
             continue  # MERGE ... THEN DELETE acts on the rows the ON condition matched
-        target = node.this
-        if target is None and isinstance(node.parent, exp.Alter):
-            target = node.parent.this  # ClickHouse: ALTER TABLE t DELETE WHERE ...
-        name = table_name(target)
-        problem = _scope_problem(node, target, name, ctx)
-        if problem:
-            found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
-        else:
-            found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} its WHERE selects"))
+        for target in _changed_tables(node, [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)]):
+            name = table_name(target)
+            problem = _scope_problem(node, target, name, ctx)
+            if problem:
+                found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
+            else:
+                found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} its WHERE selects"))
     for merge, problem in _unscoped_merges(ctx, "DELETE"):
         name = table_name(merge.this)
         found.append(finding(Category.UNSCOPED_DELETE, name, f"MERGE ... WHEN MATCHED THEN DELETE {problem}: it removes every row of {name}"))
@@ -57,18 +55,42 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
     for node in ctx.nodes.get(exp.Update, ()):
         if isinstance(node.parent, exp.When):
             continue  # MERGE ... THEN UPDATE acts on the rows the ON condition matched
-        target = node.this
-        if target is None and isinstance(node.parent, exp.Alter):
-            target = node.parent.this
-        name = table_name(target)
-        problem = _scope_problem(node, target, name, ctx)
-        if problem:
-            found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
-        else:
-            found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} its WHERE selects"))
+        # MySQL's UPDATE a, b SET b.x = ... changes the tables its assignments name.
+        assigned = [
+            exp.to_table(item.this.table) for item in node.expressions
+            if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column) and item.this.table
+        ]
+        for target in _changed_tables(node, assigned):
+            name = table_name(target)
+            problem = _scope_problem(node, target, name, ctx)
+            if problem:
+                found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
+            else:
+                found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} its WHERE selects"))
     for merge, problem in _unscoped_merges(ctx, "UPDATE"):
         name = table_name(merge.this)
         found.append(finding(Category.UNSCOPED_UPDATE, name, f"MERGE ... WHEN MATCHED THEN UPDATE {problem}: it changes every row of {name}"))
+    return found
+
+
+def _changed_tables(node: exp.Expression, named: list[exp.Table]) -> list[exp.Expression | None]:
+    """The tables a DELETE or UPDATE changes: its target, or in MySQL's multi-table forms
+    (``DELETE i FROM orders o JOIN items i ...``) each table it names, found among its sources."""
+    target = node.this
+    if target is None and isinstance(node.parent, exp.Alter):
+        return [node.parent.this]  # ClickHouse: ALTER TABLE t DELETE WHERE ...
+    if not isinstance(target, exp.Table):
+        return list(named) or [target]  # DELETE dataset.t WHERE ... (BigQuery, T-SQL): no FROM, the table is named
+    if not named:
+        return [target]
+    sources = [target, *(join.this for join in target.args.get("joins") or ())]
+    found: list[exp.Expression | None] = []
+    for ref in named:
+        wanted = ref.name.lower()
+        match = next((s for s in sources if isinstance(s, exp.Table) and (s.alias or s.name).lower() == wanted), None)
+        match = match or next((s for s in sources if isinstance(s, exp.Table) and s.name.lower() == wanted), ref)
+        if all(match is not seen for seen in found):
+            found.append(match)
     return found
 
 
@@ -81,21 +103,40 @@ def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Merge, 
     found: list[tuple[exp.Merge, str]] = []
     for merge in ctx.nodes.get(exp.Merge, ()):
         whens = merge.args.get("whens")
-        acts = any(
-            when.args.get("matched") and not when.args.get("source") and when.args.get("condition") is None
-            and _is_action(when.args.get("then"), verb)
-            for when in (whens.expressions if whens else ())
-        )
-        if not acts or merge.args.get("using_cond"):
+        # Unconditional (or always-true) WHEN clauses that take this action.
+        acting = [
+            when for when in (whens.expressions if whens else ())
+            if when.args.get("matched") and _is_action(when.args.get("then"), verb)
+            and (when.args.get("condition") is None or _truth(when.args["condition"]) is True)
+        ]
+        if not acting or merge.args.get("using_cond"):
             continue  # MERGE ... USING (columns): joined on columns of the target
         on = merge.args.get("on")
+        own = (table_name(merge.this) or "").lower() or None
+        truth = _truth(on, own) if isinstance(on, exp.Expression) else None
+        if any(when.args.get("source") for when in acting):
+            # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON condition matches to nothing.
+            if truth is False:
+                found.append((merge, f"joins on a condition that never holds ({shown(on, ctx.dialect)}), so no target row is matched"))
+            continue
         if not isinstance(on, exp.Expression):
             found.append((merge, "has no ON condition"))
-        elif _truth(on, (table_name(merge.this) or "").lower() or None) is True:
+        elif truth is True:
             found.append((merge, f"joins on an always-true condition ({shown(on, ctx.dialect)})"))
         elif not _refers_to(on, target_names(merge.this), []):
             found.append((merge, f"joins on a condition ({shown(on, ctx.dialect)}) that does not refer to any of its target's columns"))
+        elif _self_key_join(merge.args.get("using"), own, on, target_names(merge.this)):
+            found.append((merge, f"joins its target to itself on its own key ({shown(on, ctx.dialect)}), so every row matches"))
     return found
+
+
+def _self_key_join(source: object, own: str | None, condition: exp.Expression, names: set[str]) -> bool:
+    """Whether ``source`` is the target table again, joined to it only on the same columns
+    (``USING orders s ON t.id = s.id``): every target row matches itself."""
+    if not own or not isinstance(source, exp.Table) or not _same_table(table_name(source), own):
+        return False
+    alias = (source.alias or source.name).lower()
+    return alias not in names and _pairs_keys(condition, {alias}, names)
 
 
 def _is_action(then: object, verb: str) -> bool:
@@ -116,13 +157,17 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
     ``name`` is the target's name, as ``table_name`` gives it.
     """
     names = target_names(target)
-    for extra in node.args.get("tables") or []:
-        names |= target_names(extra)
-    join_conditions, others = _joins(node, target, name, names)
+    selves: set[str] = set()
+    join_conditions, others = _joins(node, target, name, names, selves)
     # A join on an always-true condition (``ON t.id = t.id``) restricts nothing.
     own = name.lower() if name else None
     join_conditions = [on for on in join_conditions if _truth(on, own) is not True]
     where = _where(node)
+    if selves:
+        # The target joined to itself only on its own key: every row matches itself.
+        links = [c for c in [where, *join_conditions] if c is not None]
+        if links and all(_pairs_keys(c, selves, names - selves) for c in links):
+            return f"joins its target to itself on its own key ({shown(links[0], ctx.dialect)}), so every row matches"
     if where is None:
         if any(_refers_to(on, names, others) for on in join_conditions):
             return None
@@ -142,23 +187,23 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
 
 
 def _joins(
-    node: exp.Expression, target: exp.Expression | None, own_name: str | None, names: set[str]
+    node: exp.Expression, target: exp.Expression | None, own_name: str | None, names: set[str], selves: set[str]
 ) -> tuple[list[exp.Expression], list[str]]:
     """Join conditions of a DELETE/UPDATE, and the names of the other tables it reads.
 
     A source that is the target again under an alias (T-SQL ``UPDATE t ... FROM t AS x``) adds
-    that alias to ``names``.
+    that alias to ``names``, and to ``selves`` when it differs from the target's own.
     """
     conditions: list[exp.Expression] = []
     others: list[str] = []
     using = node.args.get("using")
     from_ = node.args.get("from_")
-    target_joins = isinstance(target, exp.Table) and target.args.get("joins")
+    target_joins = isinstance(node.this, exp.Table) and node.this.args.get("joins")
     if not isinstance(using, list) and not isinstance(from_, exp.From) and not target_joins:
         return conditions, others  # the common case: the target alone, joined to nothing
     sources: list[exp.Expression] = []
-    if isinstance(target, exp.Table):
-        sources.append(target)
+    if isinstance(node.this, exp.Table):
+        sources.append(node.this)  # the target, or the first source of a multi-table DELETE
     if isinstance(using, list):
         sources.extend(using)
     if isinstance(from_, exp.From):
@@ -170,7 +215,9 @@ def _joins(
                 continue
             name = table_name(table) or table.alias_or_name
             if name and name.lower() in own:
-                names |= target_names(table)
+                aliases = target_names(table)
+                selves |= aliases - names
+                names |= aliases
             elif name:
                 others.append(name)
         for join in source.args.get("joins") or []:
@@ -293,9 +340,14 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
     if compare is not None:
         left, right = _unwrapped(node.this), _unwrapped(node.expression)
         if isinstance(left, exp.Column):
-            # x = x holds on every row where x is not null; any other test of a column depends on the row.
-            if type(node) in _REFLEXIVE and type(right) is not exp.Literal and _same_value(left, right):
-                return True
+            # x = x holds on every row where x is not null, x <> x on none; any other test of a
+            # column depends on the row.
+            if type(right) is exp.Literal:
+                return None
+            if type(right) is exp.Any and type(node) is exp.EQ:
+                return True if own and isinstance(right.this, exp.Subquery) and _reads_back(node, own) else None
+            if _same_value(left, right):
+                return type(node) in _REFLEXIVE
             return None
         if isinstance(right, exp.Column):
             return True if type(node) in _REFLEXIVE and _same_value(left, right) else None
@@ -331,6 +383,8 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
     elif isinstance(node, exp.In):
         if node.args.get("query"):
             return True if own and _reads_back(node, own) else None
+        if any(type(v) is not exp.Literal and _same_value(node.this, v) for v in node.expressions):
+            return True  # x IN (x, ...)
         value = _constant(node.this)
         values = [_constant(v) for v in node.expressions]
         if value is not None and values and all(type(v) is type(value) for v in values):
@@ -350,12 +404,20 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
         subject = _unwrapped(node.this)
         if _same_value(subject, _unwrapped(node.args.get("low"))) and _same_value(subject, _unwrapped(node.args.get("high"))):
             return True  # x BETWEEN x AND x
-    elif isinstance(node, (exp.Like, exp.ILike)):
+    elif isinstance(node, (exp.Like, exp.ILike, exp.SimilarTo)):
         pattern = node.expression
         if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this and not pattern.this.strip("%"):
-            if not node.args.get("escape") and node.this.find(exp.Column) is not None:
+            if node.this.find(exp.Column) is not None:
                 # x LIKE '%' matches every value that is not null; NOT LIKE '%' matches none.
                 return not node.args.get("negate")
+    elif isinstance(node, exp.Escape) and isinstance(node.this, (exp.Like, exp.ILike)):
+        escape = node.expression
+        if isinstance(escape, exp.Literal) and escape.this != "%":
+            return _truth(node.this, own)  # an escape character only matters where the pattern uses it
+    elif isinstance(node, exp.RegexpLike):
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this in _ANY_TEXT and node.this.find(exp.Column) is not None:
+            return True  # x ~ '.*' matches every value that is not null (but a newline, in some engines)
     elif isinstance(node, exp.Exists):
         if own and _reads_back(node, own):
             return True
@@ -369,6 +431,9 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
     return None
 
 
+# Regular expressions that match any text: taken as matching every value, failing closed where
+# an engine's full-match rules make '' or '.*' miss some (an empty string, a newline).
+_ANY_TEXT = frozenset({"", ".*", "^.*", ".*$", "^.*$", "^", "$", "(.*)", "^(.*)$"})
 # Comparisons that together hold for every value that is not null: ``x > 5 OR x <= 5``.
 _COMPLEMENTS = {
     exp.GT: exp.LTE, exp.LTE: exp.GT, exp.LT: exp.GTE, exp.GTE: exp.LT, exp.EQ: exp.NEQ, exp.NEQ: exp.EQ,
@@ -509,13 +574,15 @@ def _covers_line(ranges: list[tuple[float, bool, float, bool]]) -> bool:
     return reach == _INF
 
 
-def _reads_back(node: exp.In | exp.Exists, own: str) -> bool:
-    """Whether an IN or EXISTS subquery matches every row of the table being changed.
+def _reads_back(node: exp.In | exp.Exists | exp.EQ, own: str) -> bool:
+    """Whether an IN, ``= ANY`` or EXISTS subquery matches every row of the table being changed.
 
-    ``id IN (SELECT id FROM t)`` and ``EXISTS (SELECT 1 FROM t AS u WHERE u.id = t.id)``
-    against ``t`` itself, with nothing else restricting the subquery, hold for every row whose
-    key is not null.
+    ``id IN (SELECT id FROM t)``, ``id = ANY (SELECT id FROM t)`` and ``EXISTS (SELECT 1 FROM t
+    AS u WHERE u.id = t.id)`` against ``t`` itself, with nothing else restricting the
+    subquery, hold for every row whose key is not null.
     """
+    if isinstance(node, exp.EQ):  # id = ANY (SELECT ...), read as id IN (SELECT ...)
+        node = exp.In(this=node.this, query=node.expression.this)
     query = node.args.get("query") if isinstance(node, exp.In) else node.this
     if isinstance(query, exp.Subquery):
         query = query.this
@@ -546,23 +613,28 @@ def _reads_back(node: exp.In | exp.Exists, own: str) -> bool:
     return _pairs_keys(where.this, inner)
 
 
-def _pairs_keys(condition: exp.Expression, inner: set[str]) -> bool:
+def _pairs_keys(condition: exp.Expression, inner: set[str], outer: set[str] | None = None) -> bool:
     """Whether a condition is only ``u.c = t.c`` equalities (ANDed), pairing a column of the
-    subquery's table with the same column of the outer row."""
+    table called ``inner`` with the same column of the outer row (of a table called ``outer``,
+    when given)."""
     condition = _unwrapped(condition)
     if type(condition) is exp.And:
-        return _pairs_keys(condition.this, inner) and _pairs_keys(condition.expression, inner)
+        return _pairs_keys(condition.this, inner, outer) and _pairs_keys(condition.expression, inner, outer)
     if type(condition) is not exp.EQ:
         return False
     left, right = _unwrapped(condition.this), _unwrapped(condition.expression)
     if type(left) is not exp.Column or type(right) is not exp.Column or left.name.lower() != right.name.lower():
         return False
-    sides = {left.table.lower() in inner, right.table.lower() in inner}
-    return sides == {True, False} and bool(left.table) and bool(right.table)
+    qualifiers = (left.table.lower(), right.table.lower())
+    if not all(qualifiers):
+        return False
+    if outer is not None:
+        return set(qualifiers) <= inner | outer and (qualifiers[0] in inner) != (qualifiers[1] in inner)
+    return (qualifiers[0] in inner) != (qualifiers[1] in inner)
 
 
 # What a SELECT may hold and still return every row of its table.
-_PLAIN_SELECT = frozenset({"expressions", "from_", "where", "distinct", "kind", "hint", "comments"})
+_PLAIN_SELECT = frozenset({"expressions", "from_", "where", "distinct", "kind", "hint", "comments", "order"})
 _RESTRICTING = ("where", "group", "having", "qualify", "limit", "offset", "fetch", "sample", "prewhere")
 
 
