@@ -143,7 +143,7 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
     """
     head = ctx.tokens[0].text.upper() if ctx.tokens else ""
     if head in _NEUTRAL:
-        return []
+        return _swallowed(_read_tokens(ctx), ctx)
     handler = _HANDLERS.get(head)
     if handler is not None:
         return handler(_read_tokens(ctx), ctx)
@@ -155,6 +155,71 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
             return _opaque(head, ctx, "it reads, but also contains a keyword that writes")
         return [finding(Category.READ, None, f"{head} reads metadata or data")]
     return _opaque(f"{head} {_read_tokens(ctx).word(1)}".strip(), ctx)
+
+
+def _swallowed(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    """What a neutral command (SET NOCOUNT ON, PRINT, GO, DECLARE, BEGIN ...) swallowed after it.
+
+    T-SQL needs no ``;`` between statements, and sqlglot keeps such a command and everything
+    after it up to the next ``;`` as one ``Command``: ``SET NOCOUNT ON`` followed by a DELETE on
+    the next line, or a ``BEGIN`` block's first statement, would pass as neutral. So each
+    ``GO``-separated part of the rest is classified from its first write keyword on.
+    """
+    found: list[Finding] = []
+    start = 1
+    while start < len(toks):
+        stop = _batch_end(toks, start)
+        write = _first_write(toks, start, stop)
+        if write >= 0:
+            end = toks.tokens[stop].start if stop < len(toks) else toks.end
+            what = f"{toks.word(0)} swallows the statement after it (no ';' between them)"
+            found.extend(_nested_findings(ctx.classify_nested(toks.text[toks.tokens[write].start : end]), what))
+        start = stop + 1
+    return found
+
+
+def _batch_end(toks: _Tokens, start: int) -> int:
+    """The index of the next T-SQL batch separator (GO) at or after ``start``, or the length."""
+    for index in range(start, len(toks)):
+        if toks.kinds[index] is TokenType.COMMAND and toks.word(index) == "GO":
+            return index
+    return len(toks)
+
+
+def _first_write(toks: _Tokens, start: int, stop: int) -> int:
+    """The index of the first token in ``[start, stop)`` that begins a write, or -1.
+
+    A locking clause (``FOR UPDATE``, ``FOR NO KEY UPDATE``), a cursor's or SELECT's ``INTO``
+    a variable, and REPLACE or INSERT called as string functions write nothing.
+    """
+    kinds = toks.kinds
+    for index in range(start, stop):
+        kind = kinds[index]
+        if kind not in WRITE_TOKENS:
+            continue
+        if kind is TokenType.UPDATE and toks.word(index - 1) in ("FOR", "KEY"):
+            continue
+        if kind is TokenType.INTO and toks.tokens[index + 1 : index + 2] and _is_variable(toks.tokens[index + 1]):
+            continue
+        if kind in (TokenType.REPLACE, TokenType.INSERT) and index + 1 < len(toks) and kinds[index + 1] is _L_PAREN:
+            continue
+        return index
+    return -1
+
+
+def _is_variable(token: Token) -> bool:
+    return token.token_type is TokenType.PARAMETER or token.text[:1] in ("@", ":")
+
+
+def _nested_findings(items: list[Finding], what: str) -> list[Finding]:
+    """Findings of SQL read out of a command, as they are; what does not parse is ``opaque``."""
+    found: list[Finding] = []
+    for item in items:
+        if item.category is Category.PARSE_ERROR:
+            found.append(finding(Category.OPAQUE, item.object, f"{what}, which cannot be read: {item.message}"))
+        else:
+            found.append(item)
+    return found
 
 
 def _remainder(ctx: StatementContext) -> list[Token] | None:
@@ -452,7 +517,9 @@ def _set(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     elif toks.words(1, 3) == ["SESSION", "AUTHORIZATION"]:
         role, at = toks.word(3), 3
     else:
-        return []  # SET TIME ZONE, SET CONSTRAINTS ...: how the session reads, not what it may do
+        # SET TIME ZONE, SET CONSTRAINTS ...: how the session reads, not what it may do; but
+        # T-SQL's SET NOCOUNT ON can swallow the statement on the next line.
+        return _swallowed(toks, ctx)
     if role in ("", "NONE", "DEFAULT"):
         return []  # gives privileges up, or goes back to the session's own
     who = toks.object_after(at) or role.lower()
