@@ -444,13 +444,53 @@ def _unsupported_dml(toks: _Tokens, ctx: StatementContext, start: int = 0) -> li
 
 
 def _explain(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    analyze = toks.words(1, 4)
-    if "ANALYZE" in analyze or "ANALYSE" in analyze:
-        # EXPLAIN ANALYZE runs the statement: it does whatever the statement does.
-        start = max(i for i, w in enumerate(toks.words(0, 8)) if w in ("ANALYZE", "ANALYSE", "VERBOSE", ")")) + 1
-        inner = ctx.classify_nested(toks.rest(start))
-        return inner or [finding(Category.READ, None, "EXPLAIN ANALYZE runs a read")]
-    return [finding(Category.READ, None, "EXPLAIN plans a statement without running it")]
+    """EXPLAIN plans a statement; with ANALYZE it runs it, and does whatever the statement does.
+
+    ANALYZE may be a leading word (``EXPLAIN ANALYZE VERBOSE ...``) or anywhere in Postgres's
+    options list (``EXPLAIN (FORMAT JSON, ANALYZE) ...``), where ``ANALYZE false`` turns it off.
+    The explained statement starts after the balanced options list and the leading words.
+    """
+    start, analyze = 1, False
+    if len(toks) > 1 and toks.kinds[1] is _L_PAREN:
+        close = _closing_paren(toks, 1)
+        if close < 0:
+            return _opaque("EXPLAIN", ctx, "its options list is not closed")
+        analyze = _analyze_option(toks, 2, close)
+        start = close + 1
+    while toks.word(start) in _EXPLAIN_WORDS:
+        analyze = analyze or toks.word(start) in ("ANALYZE", "ANALYSE")
+        start += 1
+    if not analyze:
+        return [finding(Category.READ, None, "EXPLAIN plans a statement without running it")]
+    inner = ctx.classify_nested(toks.rest(start))
+    return inner or [finding(Category.READ, None, "EXPLAIN ANALYZE runs a read")]
+
+
+# Words that may stand between EXPLAIN and the statement it explains.
+_EXPLAIN_WORDS = frozenset({"ANALYZE", "ANALYSE", "VERBOSE", "EXTENDED", "QUERY", "PLAN", "FORMATTED", "CODEGEN", "COST", "LOGICAL"})
+_OFF = frozenset({"FALSE", "OFF", "0", "NO"})
+
+
+def _closing_paren(toks: _Tokens, index: int) -> int:
+    """The index of the ``)`` that closes the ``(`` at ``index``, or -1 when it is not closed."""
+    depth = toks.depth
+    for position in range(index + 1, len(toks)):
+        if toks.kinds[position] is _R_PAREN and depth[position] == depth[index]:
+            return position
+    return -1
+
+
+def _analyze_option(toks: _Tokens, start: int, stop: int) -> bool:
+    """Whether an EXPLAIN options list ``[start, stop)`` turns ANALYZE on (it is off unless named)."""
+    option: list[str] = []
+    for index in range(start, stop + 1):
+        if index == stop or (toks.kinds[index] is _COMMA and toks.depth[index] == toks.depth[start]):
+            if option and option[0] in ("ANALYZE", "ANALYSE") and not (len(option) > 1 and option[1] in _OFF):
+                return True
+            option = []
+        else:
+            option.append(toks.word(index) or toks.tokens[index].text.upper())
+    return False
 
 
 def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
