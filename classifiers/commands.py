@@ -494,13 +494,52 @@ def _analyze_option(toks: _Tokens, start: int, stop: int) -> bool:
 
 
 def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    literals = toks.strings()
-    immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words()
-    if immediate and literals:
-        inner = ctx.classify_nested(strip_block(literals[0]))
-        return inner or _opaque("EXECUTE", ctx)
-    target = toks.object_after(1)
-    return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
+    """EXECUTE IMMEDIATE, EXEC('...') and sp_executesql run the SQL text they are given.
+
+    Only text written out as a string literal, or as string literals joined with ``||`` or
+    ``+``, can be read; any other expression (``IF(...)``, ``REPLACE(...)``, a variable) builds
+    the SQL at run time, and is ``opaque``.
+    """
+    span = _dynamic_sql_span(toks)
+    if span is None:
+        target = toks.object_after(1)
+        return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
+    text = _joined_literals(toks, *span)
+    if text is None:
+        return _opaque(toks.word(0), ctx, "it runs SQL built at run time")
+    return ctx.classify_nested(strip_block(text)) or _opaque(toks.word(0), ctx)
+
+
+def _dynamic_sql_span(toks: _Tokens) -> tuple[int, int] | None:
+    """The token range ``[start, stop)`` of the SQL text an EXECUTE runs, or None for a procedure call."""
+    if toks.word(1) == "IMMEDIATE":
+        # BigQuery and Snowflake: EXECUTE IMMEDIATE <text> [INTO ...] [USING ...]
+        ends = [at for at in (toks.top("INTO", 2), toks.top("USING", 2)) if at >= 0]
+        return 2, min(ends, default=len(toks))
+    if len(toks) > 1 and toks.kinds[1] is _L_PAREN and toks.strings():
+        close = _closing_paren(toks, 1)
+        return 2, close if close >= 0 else len(toks)
+    words = toks.words()
+    if "SP_EXECUTESQL" in words:
+        start = words.index("SP_EXECUTESQL") + 1
+        comma = next((i for i in range(start, len(toks)) if toks.kinds[i] is _COMMA and toks.depth[i] == 0), len(toks))
+        return start, comma
+    return None
+
+
+_PLAIN_STRINGS = frozenset({TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING})
+_CONCATENATION = frozenset({TokenType.DPIPE, TokenType.PLUS})
+
+
+def _joined_literals(toks: _Tokens, start: int, stop: int) -> str | None:
+    """The text of string literals joined with ``||`` or ``+`` in ``[start, stop)``, or None
+    when anything else is there (a function call, a variable, a number)."""
+    kinds = toks.kinds[start:stop]
+    if not kinds or len(kinds) % 2 == 0:
+        return None
+    if any(kind not in _PLAIN_STRINGS for kind in kinds[::2]) or any(kind not in _CONCATENATION for kind in kinds[1::2]):
+        return None
+    return "".join(token.text for token in toks.tokens[start:stop:2])
 
 
 def _do(toks: _Tokens, ctx: StatementContext) -> list[Finding]:

@@ -123,10 +123,7 @@ def _runs_program(node: exp.Expression) -> bool:
 def _literal_sql(node: exp.Expression) -> str | None:
     """The SQL text a dynamic-SQL call runs, when it is written out as a literal."""
     if isinstance(node, exp.ExecuteSql):
-        first = node.expressions[0] if node.expressions else None
-        if isinstance(first, (exp.Literal, exp.National)) and isinstance(first.this, str):
-            return first.this
-        return None
+        return _joined_literals(node.expressions[0]) if node.expressions else None
     target = node.this
     # T-SQL EXEC('...') arrives as a parenthesised, quoted name.
     if isinstance(target, exp.Subquery) and isinstance(target.this, exp.Table) and not node.expressions:
@@ -135,6 +132,17 @@ def _literal_sql(node: exp.Expression) -> str | None:
             return identifier.name
     if isinstance(target, exp.Literal) and target.is_string:
         return str(target.this)
+    return None
+
+
+def _joined_literals(node: exp.Expression) -> str | None:
+    """The text of a string literal, or of string literals joined with ``+`` or ``||``; None for
+    anything else (a variable, a function call), whose SQL is only built at run time."""
+    if isinstance(node, (exp.Literal, exp.National)):
+        return node.this if isinstance(node.this, str) and (type(node) is exp.National or node.is_string) else None
+    if isinstance(node, (exp.Add, exp.DPipe)):
+        left, right = _joined_literals(node.left), _joined_literals(node.right)
+        return None if left is None or right is None else left + right
     return None
 
 
