@@ -330,11 +330,35 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         found.append(finding(Category.WRITE, name, f"CREATE {kind} {name} creates a new object"))
     if "POLICY" in head:
         found.append(finding(Category.ACCESS_CHANGE, name, f"CREATE {kind} {name} attaches a row access or masking policy"))
-    if kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
+    if kind == "TRIGGER" and _trigger_statement(toks) >= 0:
+        body = toks.rest(_trigger_statement(toks))
+        found.extend(stored_code_findings(ctx.classify_nested(body), f"the body of {kind} {name}"))
+    elif kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
         found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
     elif kind in _SCHEDULED:
         found.extend(_scheduled(toks, ctx, kind, f"the body of {kind} {name}"))
     return found
+
+
+def _trigger_statement(toks: _Tokens) -> int:
+    """Where a trigger's body is a single statement, the index of its first token; else -1.
+
+    MySQL's body follows ``FOR EACH ROW`` (and ``FOLLOWS``/``PRECEDES`` another trigger), T-SQL's
+    follows ``AS``. A BEGIN ... END block, a string body and Postgres's ``EXECUTE FUNCTION f()``
+    are left to ``_body``.
+    """
+    each = toks.top("EACH")
+    if each >= 0 and toks.word(each + 1) == "ROW":
+        start = each + 2
+        if toks.word(start) in ("FOLLOWS", "PRECEDES"):
+            start += 2
+            while start < len(toks) and toks.kinds[start] is _DOT:
+                start += 2
+    else:
+        start = next((i + 1 for i in range(len(toks)) if toks.word(i) == "AS" and toks.depth[i] == 0 and toks.word(i - 1) != "EXECUTE"), -1)
+    if start < 0 or start >= len(toks) or toks.word(start) in ("BEGIN", "DECLARE", "WHEN", "EXECUTE", ""):
+        return -1
+    return start
 
 
 # Objects whose body runs later, on a schedule or an event: Postgres rules (``DO [ALSO |
