@@ -19,6 +19,7 @@ from classifiers.context import WRITE_TOKENS, StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
 
 from .rules.common import finding, stored_code_findings, strip_block
+from .rules.ddl import SQL_LANGUAGES
 from .rules.destructive import CONTAINERS, PRINCIPALS
 
 _STRINGS = frozenset(
@@ -48,7 +49,7 @@ _OBJECT_WORDS = frozenset(
      "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
      "DYNAMIC", "ICEBERG", "TRANSIENT", "SECURE", "ONLY", "GLOBAL", "LOCAL", "SNAPSHOT", "STREAMING", "LIVE",
      "DICTIONARY", "MACRO", "POLICY", "OWNED", "BY", "SHARE", "STREAM", "TASK", "PIPE", "NAMESPACE",
-     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER"}
+     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER", "AGGREGATE"}
 )
 
 
@@ -333,11 +334,26 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     if kind == "TRIGGER" and _trigger_statement(toks) >= 0:
         body = toks.rest(_trigger_statement(toks))
         found.extend(stored_code_findings(ctx.classify_nested(body), f"the body of {kind} {name}"))
+    elif kind in ("FUNCTION", "PROCEDURE", "PROC") and _foreign_language(toks) is not None:
+        found.append(finding(Category.OPAQUE, name, f"the body of {kind} {name} is {_foreign_language(toks)} code trustladder cannot read"))
     elif kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
         found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
     elif kind in _SCHEDULED:
         found.extend(_scheduled(toks, ctx, kind, f"the body of {kind} {name}"))
     return found
+
+
+def _foreign_language(toks: _Tokens) -> str | None:
+    """The language of a routine whose body is not SQL (``native`` for MySQL's SONAME), or None."""
+    if toks.top("SONAME") >= 0:
+        return "native"
+    language = toks.top("LANGUAGE")
+    if language >= 0:
+        # The language may be quoted (LANGUAGE 'plpython3u'), which ``word`` reads as ''.
+        name = (toks.word(language + 1) or toks.tokens[language + 1].text) if language + 1 < len(toks) else ""
+        if name.lower() not in SQL_LANGUAGES:
+            return name.lower() or "unknown"
+    return None
 
 
 def _trigger_statement(toks: _Tokens) -> int:
