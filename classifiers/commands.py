@@ -620,13 +620,16 @@ def _refresh(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 
 def _load(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    if toks.word(1) != "DATA":
+    """MySQL's LOAD DATA and LOAD XML load a file into a table; DuckDB's LOAD loads an extension."""
+    what = toks.word(1)
+    if what not in ("DATA", "XML"):
         return []  # DuckDB's LOAD of an extension
     into = toks.top("INTO")
     name = toks.object_after(into + 1) if into >= 0 else None
-    if toks.top("OVERWRITE") >= 0 or toks.top("REPLACE") >= 0:
-        return [finding(Category.OVERWRITE, name, f"LOAD DATA ... OVERWRITE replaces the rows of {name}")]
-    return [finding(Category.WRITE, name, f"LOAD DATA loads a file into {name}")]
+    replaces = next((word for word in ("OVERWRITE", "REPLACE") if toks.top(word) >= 0), None)
+    if replaces is not None:
+        return [finding(Category.OVERWRITE, name, f"LOAD {what} ... {replaces} replaces the rows of {name}")]
+    return [finding(Category.WRITE, name, f"LOAD {what} loads a file into {name}")]
 
 
 def _set(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
