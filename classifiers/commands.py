@@ -633,18 +633,31 @@ def _load(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 
 def _set(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    """SET forms sqlglot keeps as a command: only a switch of role or user changes what is allowed."""
-    if toks.word(1) == "ROLE":
-        role, at = toks.word(2), 2
-    elif toks.words(1, 3) == ["SESSION", "AUTHORIZATION"]:
-        role, at = toks.word(3), 3
+    """SET forms sqlglot keeps as a command: a switch of role or user, or a change of an
+    account's password or default roles, changes what is allowed."""
+    first = toks.word(1)
+    if first == "PASSWORD":
+        # MySQL: SET PASSWORD [FOR account] = ...
+        who = _principal_after(toks, 3) if toks.word(2) == "FOR" else "the current account"
+        return [finding(Category.ACCESS_CHANGE, who, f"SET PASSWORD changes the credentials of {who}")]
+    if first == "DEFAULT" and toks.word(2) == "ROLE":
+        to = toks.top("TO")
+        who = _principal_after(toks, to + 1) if to >= 0 else None
+        return [finding(Category.ACCESS_CHANGE, who, f"SET DEFAULT ROLE changes the roles {who or 'an account'} is given at login")]
+    at = 2 if first in ("SESSION", "LOCAL") and toks.word(2) != "AUTHORIZATION" else 1
+    if toks.word(at) == "ROLE":
+        at += 1
+    elif toks.words(at, at + 2) == ["SESSION", "AUTHORIZATION"]:
+        at += 2
     else:
         # SET TIME ZONE, SET CONSTRAINTS ...: how the session reads, not what it may do; but
         # T-SQL's SET NOCOUNT ON can swallow the statement on the next line.
         return _swallowed(toks, ctx)
-    if role in ("", "NONE", "DEFAULT"):
+    quoted = at < len(toks) and toks.kinds[at] in _STRINGS
+    if not quoted and toks.word(at) in ("", "NONE", "DEFAULT"):
         return []  # gives privileges up, or goes back to the session's own
-    who = toks.object_after(at) or role.lower()
+    # A role named in quotes (SET ROLE 'admin', MySQL's 'admin'@'%') is a role all the same.
+    who = toks.tokens[at].text if quoted else toks.object_after(at) or toks.word(at).lower()
     return [finding(Category.ACCESS_CHANGE, who, f"{' '.join(toks.words(0, at))} {who}: the statements after it run with its privileges")]
 
 
