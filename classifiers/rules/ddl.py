@@ -123,7 +123,7 @@ def routine_body(expression: exp.Expression, ctx: StatementContext) -> list[Find
     return found
 
 
-def _foreign_language(node: exp.Create) -> str | None:
+def _foreign_language(node: exp.Expression) -> str | None:
     """The language of a routine whose body is not SQL (or ``native`` for a shared library), or None."""
     body = node.expression
     if isinstance(body, exp.Alias) and isinstance(body.this, exp.Column) and body.this.name.upper() == "SONAME":

@@ -135,7 +135,7 @@ def _literal_sql(node: exp.Expression) -> str | None:
     return None
 
 
-def _joined_literals(node: exp.Expression) -> str | None:
+def _joined_literals(node: object) -> str | None:
     """The text of a string literal, or of string literals joined with ``+`` or ``||``; None for
     anything else (a variable, a function call), whose SQL is only built at run time."""
     if isinstance(node, (exp.Literal, exp.National)):
