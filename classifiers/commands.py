@@ -19,6 +19,7 @@ from classifiers.context import WRITE_TOKENS, StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
 
 from .rules.common import finding, stored_code_findings, strip_block
+from .rules.ddl import SQL_LANGUAGES
 from .rules.destructive import CONTAINERS, PRINCIPALS
 
 _STRINGS = frozenset(
@@ -48,7 +49,7 @@ _OBJECT_WORDS = frozenset(
      "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
      "DYNAMIC", "ICEBERG", "TRANSIENT", "SECURE", "ONLY", "GLOBAL", "LOCAL", "SNAPSHOT", "STREAMING", "LIVE",
      "DICTIONARY", "MACRO", "POLICY", "OWNED", "BY", "SHARE", "STREAM", "TASK", "PIPE", "NAMESPACE",
-     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER"}
+     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER", "AGGREGATE"}
 )
 
 
@@ -143,7 +144,7 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
     """
     head = ctx.tokens[0].text.upper() if ctx.tokens else ""
     if head in _NEUTRAL:
-        return []
+        return _swallowed(_read_tokens(ctx), ctx)
     handler = _HANDLERS.get(head)
     if handler is not None:
         return handler(_read_tokens(ctx), ctx)
@@ -155,6 +156,71 @@ def recognize_command(ctx: StatementContext) -> list[Finding]:
             return _opaque(head, ctx, "it reads, but also contains a keyword that writes")
         return [finding(Category.READ, None, f"{head} reads metadata or data")]
     return _opaque(f"{head} {_read_tokens(ctx).word(1)}".strip(), ctx)
+
+
+def _swallowed(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
+    """What a neutral command (SET NOCOUNT ON, PRINT, GO, DECLARE, BEGIN ...) swallowed after it.
+
+    T-SQL needs no ``;`` between statements, and sqlglot keeps such a command and everything
+    after it up to the next ``;`` as one ``Command``: ``SET NOCOUNT ON`` followed by a DELETE on
+    the next line, or a ``BEGIN`` block's first statement, would pass as neutral. So each
+    ``GO``-separated part of the rest is classified from its first write keyword on.
+    """
+    found: list[Finding] = []
+    start = 1
+    while start < len(toks):
+        stop = _batch_end(toks, start)
+        write = _first_write(toks, start, stop)
+        if write >= 0:
+            end = toks.tokens[stop].start if stop < len(toks) else toks.end
+            what = f"{toks.word(0)} swallows the statement after it (no ';' between them)"
+            found.extend(_nested_findings(ctx.classify_nested(toks.text[toks.tokens[write].start : end]), what))
+        start = stop + 1
+    return found
+
+
+def _batch_end(toks: _Tokens, start: int) -> int:
+    """The index of the next T-SQL batch separator (GO) at or after ``start``, or the length."""
+    for index in range(start, len(toks)):
+        if toks.kinds[index] is TokenType.COMMAND and toks.word(index) == "GO":
+            return index
+    return len(toks)
+
+
+def _first_write(toks: _Tokens, start: int, stop: int) -> int:
+    """The index of the first token in ``[start, stop)`` that begins a write, or -1.
+
+    A locking clause (``FOR UPDATE``, ``FOR NO KEY UPDATE``), a cursor's or SELECT's ``INTO``
+    a variable, and REPLACE or INSERT called as string functions write nothing.
+    """
+    kinds = toks.kinds
+    for index in range(start, stop):
+        kind = kinds[index]
+        if kind not in WRITE_TOKENS:
+            continue
+        if kind is TokenType.UPDATE and toks.word(index - 1) in ("FOR", "KEY"):
+            continue
+        if kind is TokenType.INTO and toks.tokens[index + 1 : index + 2] and _is_variable(toks.tokens[index + 1]):
+            continue
+        if kind in (TokenType.REPLACE, TokenType.INSERT) and index + 1 < len(toks) and kinds[index + 1] is _L_PAREN:
+            continue
+        return index
+    return -1
+
+
+def _is_variable(token: Token) -> bool:
+    return token.token_type is TokenType.PARAMETER or token.text[:1] in ("@", ":")
+
+
+def _nested_findings(items: list[Finding], what: str) -> list[Finding]:
+    """Findings of SQL read out of a command, as they are; what does not parse is ``opaque``."""
+    found: list[Finding] = []
+    for item in items:
+        if item.category is Category.PARSE_ERROR:
+            found.append(finding(Category.OPAQUE, item.object, f"{what}, which cannot be read: {item.message}"))
+        else:
+            found.append(item)
+    return found
 
 
 def _remainder(ctx: StatementContext) -> list[Token] | None:
@@ -265,11 +331,50 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         found.append(finding(Category.WRITE, name, f"CREATE {kind} {name} creates a new object"))
     if "POLICY" in head:
         found.append(finding(Category.ACCESS_CHANGE, name, f"CREATE {kind} {name} attaches a row access or masking policy"))
-    if kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
+    if kind == "TRIGGER" and _trigger_statement(toks) >= 0:
+        body = toks.rest(_trigger_statement(toks))
+        found.extend(stored_code_findings(ctx.classify_nested(body), f"the body of {kind} {name}"))
+    elif kind in ("FUNCTION", "PROCEDURE", "PROC") and _foreign_language(toks) is not None:
+        found.append(finding(Category.OPAQUE, name, f"the body of {kind} {name} is {_foreign_language(toks)} code trustladder cannot read"))
+    elif kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
         found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
     elif kind in _SCHEDULED:
         found.extend(_scheduled(toks, ctx, kind, f"the body of {kind} {name}"))
     return found
+
+
+def _foreign_language(toks: _Tokens) -> str | None:
+    """The language of a routine whose body is not SQL (``native`` for MySQL's SONAME), or None."""
+    if toks.top("SONAME") >= 0:
+        return "native"
+    language = toks.top("LANGUAGE")
+    if language >= 0:
+        # The language may be quoted (LANGUAGE 'plpython3u'), which ``word`` reads as ''.
+        name = (toks.word(language + 1) or toks.tokens[language + 1].text) if language + 1 < len(toks) else ""
+        if name.lower() not in SQL_LANGUAGES:
+            return name.lower() or "unknown"
+    return None
+
+
+def _trigger_statement(toks: _Tokens) -> int:
+    """Where a trigger's body is a single statement, the index of its first token; else -1.
+
+    MySQL's body follows ``FOR EACH ROW`` (and ``FOLLOWS``/``PRECEDES`` another trigger), T-SQL's
+    follows ``AS``. A BEGIN ... END block, a string body and Postgres's ``EXECUTE FUNCTION f()``
+    are left to ``_body``.
+    """
+    each = toks.top("EACH")
+    if each >= 0 and toks.word(each + 1) == "ROW":
+        start = each + 2
+        if toks.word(start) in ("FOLLOWS", "PRECEDES"):
+            start += 2
+            while start < len(toks) and toks.kinds[start] is _DOT:
+                start += 2
+    else:
+        start = next((i + 1 for i in range(len(toks)) if toks.word(i) == "AS" and toks.depth[i] == 0 and toks.word(i - 1) != "EXECUTE"), -1)
+    if start < 0 or start >= len(toks) or toks.word(start) in ("BEGIN", "DECLARE", "WHEN", "EXECUTE", ""):
+        return -1
+    return start
 
 
 # Objects whose body runs later, on a schedule or an event: Postgres rules (``DO [ALSO |
@@ -379,23 +484,102 @@ def _unsupported_dml(toks: _Tokens, ctx: StatementContext, start: int = 0) -> li
 
 
 def _explain(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    analyze = toks.words(1, 4)
-    if "ANALYZE" in analyze or "ANALYSE" in analyze:
-        # EXPLAIN ANALYZE runs the statement: it does whatever the statement does.
-        start = max(i for i, w in enumerate(toks.words(0, 8)) if w in ("ANALYZE", "ANALYSE", "VERBOSE", ")")) + 1
-        inner = ctx.classify_nested(toks.rest(start))
-        return inner or [finding(Category.READ, None, "EXPLAIN ANALYZE runs a read")]
-    return [finding(Category.READ, None, "EXPLAIN plans a statement without running it")]
+    """EXPLAIN plans a statement; with ANALYZE it runs it, and does whatever the statement does.
+
+    ANALYZE may be a leading word (``EXPLAIN ANALYZE VERBOSE ...``) or anywhere in Postgres's
+    options list (``EXPLAIN (FORMAT JSON, ANALYZE) ...``), where ``ANALYZE false`` turns it off.
+    The explained statement starts after the balanced options list and the leading words.
+    """
+    start, analyze = 1, False
+    if len(toks) > 1 and toks.kinds[1] is _L_PAREN:
+        close = _closing_paren(toks, 1)
+        if close < 0:
+            return _opaque("EXPLAIN", ctx, "its options list is not closed")
+        analyze = _analyze_option(toks, 2, close)
+        start = close + 1
+    while toks.word(start) in _EXPLAIN_WORDS:
+        analyze = analyze or toks.word(start) in ("ANALYZE", "ANALYSE")
+        start += 1
+    if not analyze:
+        return [finding(Category.READ, None, "EXPLAIN plans a statement without running it")]
+    inner = ctx.classify_nested(toks.rest(start))
+    return inner or [finding(Category.READ, None, "EXPLAIN ANALYZE runs a read")]
+
+
+# Words that may stand between EXPLAIN and the statement it explains.
+_EXPLAIN_WORDS = frozenset({"ANALYZE", "ANALYSE", "VERBOSE", "EXTENDED", "QUERY", "PLAN", "FORMATTED", "CODEGEN", "COST", "LOGICAL"})
+_OFF = frozenset({"FALSE", "OFF", "0", "NO"})
+
+
+def _closing_paren(toks: _Tokens, index: int) -> int:
+    """The index of the ``)`` that closes the ``(`` at ``index``, or -1 when it is not closed."""
+    depth = toks.depth
+    for position in range(index + 1, len(toks)):
+        if toks.kinds[position] is _R_PAREN and depth[position] == depth[index]:
+            return position
+    return -1
+
+
+def _analyze_option(toks: _Tokens, start: int, stop: int) -> bool:
+    """Whether an EXPLAIN options list ``[start, stop)`` turns ANALYZE on (it is off unless named)."""
+    option: list[str] = []
+    for index in range(start, stop + 1):
+        if index == stop or (toks.kinds[index] is _COMMA and toks.depth[index] == toks.depth[start]):
+            if option and option[0] in ("ANALYZE", "ANALYSE") and not (len(option) > 1 and option[1] in _OFF):
+                return True
+            option = []
+        else:
+            option.append(toks.word(index) or toks.tokens[index].text.upper())
+    return False
 
 
 def _execute(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    literals = toks.strings()
-    immediate = toks.word(1) == "IMMEDIATE" or (toks.word(1) == "(" and literals) or "SP_EXECUTESQL" in toks.words()
-    if immediate and literals:
-        inner = ctx.classify_nested(strip_block(literals[0]))
-        return inner or _opaque("EXECUTE", ctx)
-    target = toks.object_after(1)
-    return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
+    """EXECUTE IMMEDIATE, EXEC('...') and sp_executesql run the SQL text they are given.
+
+    Only text written out as a string literal, or as string literals joined with ``||`` or
+    ``+``, can be read; any other expression (``IF(...)``, ``REPLACE(...)``, a variable) builds
+    the SQL at run time, and is ``opaque``.
+    """
+    span = _dynamic_sql_span(toks)
+    if span is None:
+        target = toks.object_after(1)
+        return _opaque(f"{toks.word(0)} {target or ''}".strip(), ctx, "it runs code whose effect cannot be known from the text")
+    text = _joined_literals(toks, *span)
+    if text is None:
+        return _opaque(toks.word(0), ctx, "it runs SQL built at run time")
+    return ctx.classify_nested(strip_block(text)) or _opaque(toks.word(0), ctx)
+
+
+def _dynamic_sql_span(toks: _Tokens) -> tuple[int, int] | None:
+    """The token range ``[start, stop)`` of the SQL text an EXECUTE runs, or None for a procedure call."""
+    if toks.word(1) == "IMMEDIATE":
+        # BigQuery and Snowflake: EXECUTE IMMEDIATE <text> [INTO ...] [USING ...]
+        ends = [at for at in (toks.top("INTO", 2), toks.top("USING", 2)) if at >= 0]
+        return 2, min(ends, default=len(toks))
+    if len(toks) > 1 and toks.kinds[1] is _L_PAREN and toks.strings():
+        close = _closing_paren(toks, 1)
+        return 2, close if close >= 0 else len(toks)
+    words = toks.words()
+    if "SP_EXECUTESQL" in words:
+        start = words.index("SP_EXECUTESQL") + 1
+        comma = next((i for i in range(start, len(toks)) if toks.kinds[i] is _COMMA and toks.depth[i] == 0), len(toks))
+        return start, comma
+    return None
+
+
+_PLAIN_STRINGS = frozenset({TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING})
+_CONCATENATION = frozenset({TokenType.DPIPE, TokenType.PLUS})
+
+
+def _joined_literals(toks: _Tokens, start: int, stop: int) -> str | None:
+    """The text of string literals joined with ``||`` or ``+`` in ``[start, stop)``, or None
+    when anything else is there (a function call, a variable, a number)."""
+    kinds = toks.kinds[start:stop]
+    if not kinds or len(kinds) % 2 == 0:
+        return None
+    if any(kind not in _PLAIN_STRINGS for kind in kinds[::2]) or any(kind not in _CONCATENATION for kind in kinds[1::2]):
+        return None
+    return "".join(token.text for token in toks.tokens[start:stop:2])
 
 
 def _do(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
@@ -436,26 +620,44 @@ def _refresh(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 
 def _load(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    if toks.word(1) != "DATA":
+    """MySQL's LOAD DATA and LOAD XML load a file into a table; DuckDB's LOAD loads an extension."""
+    what = toks.word(1)
+    if what not in ("DATA", "XML"):
         return []  # DuckDB's LOAD of an extension
     into = toks.top("INTO")
     name = toks.object_after(into + 1) if into >= 0 else None
-    if toks.top("OVERWRITE") >= 0 or toks.top("REPLACE") >= 0:
-        return [finding(Category.OVERWRITE, name, f"LOAD DATA ... OVERWRITE replaces the rows of {name}")]
-    return [finding(Category.WRITE, name, f"LOAD DATA loads a file into {name}")]
+    replaces = next((word for word in ("OVERWRITE", "REPLACE") if toks.top(word) >= 0), None)
+    if replaces is not None:
+        return [finding(Category.OVERWRITE, name, f"LOAD {what} ... {replaces} replaces the rows of {name}")]
+    return [finding(Category.WRITE, name, f"LOAD {what} loads a file into {name}")]
 
 
 def _set(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    """SET forms sqlglot keeps as a command: only a switch of role or user changes what is allowed."""
-    if toks.word(1) == "ROLE":
-        role, at = toks.word(2), 2
-    elif toks.words(1, 3) == ["SESSION", "AUTHORIZATION"]:
-        role, at = toks.word(3), 3
+    """SET forms sqlglot keeps as a command: a switch of role or user, or a change of an
+    account's password or default roles, changes what is allowed."""
+    first = toks.word(1)
+    if first == "PASSWORD":
+        # MySQL: SET PASSWORD [FOR account] = ...
+        who = _principal_after(toks, 3) if toks.word(2) == "FOR" else "the current account"
+        return [finding(Category.ACCESS_CHANGE, who, f"SET PASSWORD changes the credentials of {who}")]
+    if first == "DEFAULT" and toks.word(2) == "ROLE":
+        to = toks.top("TO")
+        who = _principal_after(toks, to + 1) if to >= 0 else None
+        return [finding(Category.ACCESS_CHANGE, who, f"SET DEFAULT ROLE changes the roles {who or 'an account'} is given at login")]
+    at = 2 if first in ("SESSION", "LOCAL") and toks.word(2) != "AUTHORIZATION" else 1
+    if toks.word(at) == "ROLE":
+        at += 1
+    elif toks.words(at, at + 2) == ["SESSION", "AUTHORIZATION"]:
+        at += 2
     else:
-        return []  # SET TIME ZONE, SET CONSTRAINTS ...: how the session reads, not what it may do
-    if role in ("", "NONE", "DEFAULT"):
+        # SET TIME ZONE, SET CONSTRAINTS ...: how the session reads, not what it may do; but
+        # T-SQL's SET NOCOUNT ON can swallow the statement on the next line.
+        return _swallowed(toks, ctx)
+    quoted = at < len(toks) and toks.kinds[at] in _STRINGS
+    if not quoted and toks.word(at) in ("", "NONE", "DEFAULT"):
         return []  # gives privileges up, or goes back to the session's own
-    who = toks.object_after(at) or role.lower()
+    # A role named in quotes (SET ROLE 'admin', MySQL's 'admin'@'%') is a role all the same.
+    who = toks.tokens[at].text if quoted else toks.object_after(at) or toks.word(at).lower()
     return [finding(Category.ACCESS_CHANGE, who, f"{' '.join(toks.words(0, at))} {who}: the statements after it run with its privileges")]
 
 

@@ -90,11 +90,17 @@ def access_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
     return found
 
 
+# Languages whose routine bodies are SQL trustladder can classify.
+SQL_LANGUAGES = frozenset({"sql", "plpgsql", "tsql", "plsql", "snowflake"})
+
+
 def routine_body(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
     """The risky part of a function or procedure body given as a string (``AS $$ ... $$``).
 
     Creating a routine runs nothing, but whoever approves it approves what every call will do,
-    so a DELETE without WHERE in the body is reported as such.
+    so a DELETE without WHERE in the body is reported as such. A body in another language
+    (JavaScript, Python, Java, plpython3u, C) or a native library (MySQL's ``SONAME``) cannot
+    be read, and is ``opaque``.
 
     Example:
         >>> from classifiers import classify_sql
@@ -104,12 +110,34 @@ def routine_body(expression: exp.Expression, ctx: StatementContext) -> list[Find
     """
     found: list[Finding] = []
     for node in ctx.nodes.get(exp.Create, ()):
-        body = node.expression
-        if kind_of(node) not in ("FUNCTION", "PROCEDURE") or not isinstance(body, (exp.Heredoc, exp.Literal)):
+        if kind_of(node) not in ("FUNCTION", "PROCEDURE"):
             continue
-        language = next((p for p in node.find_all(exp.LanguageProperty)), None)
-        if language is not None and language.name.lower() not in ("sql", "plpgsql", "tsql", "plsql", "snowflake"):
-            continue  # a Python or JavaScript body is not SQL
-        name = table_name(node.this)
-        found.extend(stored_code_findings(ctx.classify_nested(strip_block(str(body.this))), f"the body of {kind_of(node)} {name}"))
+        what = f"the body of {kind_of(node)} {table_name(node.this)}"
+        foreign = _foreign_language(node)
+        if foreign is not None:
+            found.append(finding(Category.OPAQUE, table_name(node.this), f"{what} is {foreign} code trustladder cannot read"))
+            continue
+        body = _body_text(node.expression)
+        if body is not None:
+            found.extend(stored_code_findings(ctx.classify_nested(strip_block(body)), what))
     return found
+
+
+def _foreign_language(node: exp.Expression) -> str | None:
+    """The language of a routine whose body is not SQL (or ``native`` for a shared library), or None."""
+    body = node.expression
+    if isinstance(body, exp.Alias) and isinstance(body.this, exp.Column) and body.this.name.upper() == "SONAME":
+        return f"native ({body.alias})"
+    language = next(node.find_all(exp.LanguageProperty), None)
+    if language is not None and language.name.lower() not in SQL_LANGUAGES:
+        return language.name
+    return None
+
+
+def _body_text(body: exp.Expression | None) -> str | None:
+    """The text of a routine body written as a string, ``$$ ... $$`` or a one-string block."""
+    if isinstance(body, exp.Block) and len(body.expressions) == 1:
+        body = body.expressions[0]
+    if isinstance(body, (exp.Heredoc, exp.Literal, exp.RawString)) and isinstance(body.this, str):
+        return body.this
+    return None

@@ -186,10 +186,7 @@ def _runs_program(node: exp.Expression) -> bool:
 def _literal_sql(node: exp.Expression) -> str | None:
     """The SQL text a dynamic-SQL call runs, when it is written out as a literal."""
     if isinstance(node, exp.ExecuteSql):
-        first = node.expressions[0] if node.expressions else None
-        if isinstance(first, (exp.Literal, exp.National)) and isinstance(first.this, str):
-            return first.this
-        return None
+        return _joined_literals(node.expressions[0]) if node.expressions else None
     target = node.this
     # T-SQL EXEC('...') arrives as a parenthesised, quoted name; EXEC('...') AT server, which runs
     # it on a linked server, as the same with an alias AT and the server after it.
@@ -206,6 +203,17 @@ def _runs_at(node: exp.Expression) -> bool:
     """Whether an EXEC is T-SQL's ``EXEC ('...') AT server`` (sqlglot reads AT as an alias)."""
     alias = node.this.args.get("alias")
     return isinstance(alias, exp.TableAlias) and alias.name.upper() == "AT" and len(node.expressions) == 1
+
+
+def _joined_literals(node: object) -> str | None:
+    """The text of a string literal, or of string literals joined with ``+`` or ``||``; None for
+    anything else (a variable, a function call), whose SQL is only built at run time."""
+    if isinstance(node, (exp.Literal, exp.National)):
+        return node.this if isinstance(node.this, str) and (type(node) is exp.National or node.is_string) else None
+    if isinstance(node, (exp.Add, exp.DPipe)):
+        left, right = _joined_literals(node.left), _joined_literals(node.right)
+        return None if left is None or right is None else left + right
+    return None
 
 
 def unsupported_command(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
