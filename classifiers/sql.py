@@ -519,13 +519,9 @@ def _executable_comments(sql: str) -> list[tuple[int, int, int, bool]]:
     found: list[tuple[int, int, int, bool]] = []
     i, n = 0, len(sql)
     while i < n:
-        char = sql[i]
-        if char in ("'", '"', "`"):
-            i = _skip_quoted(sql, i, char)
-            continue
-        if char == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2].isspace())):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end
+        skipped = _past_string_or_line_comment(sql, i)
+        if skipped != i:
+            i = skipped
             continue
         mariadb = sql.startswith(_MARIADB_COMMENT, i)
         if mariadb or sql.startswith("/*!", i):
@@ -553,13 +549,9 @@ def _executable_comment_end(sql: str, body: int) -> int:
     """
     i, n = body, len(sql)
     while i < n:
-        char = sql[i]
-        if char in ("'", '"', "`"):
-            i = _skip_quoted(sql, i, char)
-            continue
-        if char == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2].isspace())):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end
+        skipped = _past_string_or_line_comment(sql, i)
+        if skipped != i:
+            i = skipped
             continue
         if sql.startswith("*/", i):
             return i + 2
@@ -569,6 +561,18 @@ def _executable_comment_end(sql: str, body: int) -> int:
             continue
         i += 1
     return n
+
+
+def _past_string_or_line_comment(sql: str, i: int) -> int:
+    """The offset past a quoted string or a MySQL line comment (``#``, ``-- ``) starting at ``i``;
+    ``i`` itself when neither starts there."""
+    char = sql[i]
+    if char in ("'", '"', "`"):
+        return _skip_quoted(sql, i, char)
+    if char == "#" or (sql.startswith("--", i) and (i + 2 >= len(sql) or sql[i + 2].isspace())):
+        end = sql.find("\n", i)
+        return len(sql) if end < 0 else end
+    return i
 
 
 def _skip_quoted(sql: str, start: int, quote: str) -> int:

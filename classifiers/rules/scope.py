@@ -26,21 +26,11 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         >>> classify_sql("DELETE FROM t WHERE x = 5 OR 1 = 1", dialect="postgres").action_type
         'sql.unscoped_delete'
     """
-    found: list[Finding] = []
-    for node in ctx.nodes.get(exp.Delete, ()):
-        if isinstance(node.parent, exp.When):
-            continue  # MERGE ... THEN DELETE acts on the rows the ON condition matched
-        for target in _changed_tables(node, [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)]):
-            name = table_name(target)
-            problem = _scope_problem(node, target, name, ctx)
-            if problem:
-                found.append(finding(Category.UNSCOPED_DELETE, name, f"DELETE {problem}: it removes every row of {name}"))
-            else:
-                found.append(finding(Category.WRITE, name, f"DELETE removes the rows of {name} its WHERE selects"))
-    for merge, problem in _unscoped_merges(ctx, "DELETE"):
-        name = table_name(merge.this)
-        found.append(finding(Category.UNSCOPED_DELETE, name, f"MERGE ... WHEN MATCHED THEN DELETE {problem}: it removes every row of {name}"))
-    return found
+    tables = {
+        node: [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)]
+        for node in ctx.nodes.get(exp.Delete, ())
+    }
+    return _scope_findings(ctx, tables, "DELETE", Category.UNSCOPED_DELETE, ("removes every row of", "removes the rows of"))
 
 
 def update_without_where(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -51,25 +41,37 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         >>> classify_sql("UPDATE t SET a = 1 FROM s WHERE s.flag", dialect="postgres").action_type
         'sql.unscoped_update'
     """
-    found: list[Finding] = []
-    for node in ctx.nodes.get(exp.Update, ()):
-        if isinstance(node.parent, exp.When):
-            continue  # MERGE ... THEN UPDATE acts on the rows the ON condition matched
-        # MySQL's UPDATE a, b SET b.x = ... changes the tables its assignments name.
-        assigned = [
-            exp.to_table(item.this.table) for item in node.expressions
+    # MySQL's UPDATE a, b SET b.x = ... changes the tables its assignments name.
+    tables = {
+        node: [
+            exp.to_table(item.this.table) for item in node.args.get("expressions") or ()
             if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column) and item.this.table
         ]
-        for target in _changed_tables(node, assigned):
+        for node in ctx.nodes.get(exp.Update, ())
+        if not isinstance(node.parent, exp.When)  # MERGE ... THEN UPDATE SET * has no list
+    }
+    return _scope_findings(ctx, tables, "UPDATE", Category.UNSCOPED_UPDATE, ("changes every row of", "changes the rows of"))
+
+
+def _scope_findings(
+    ctx: StatementContext, tables: dict[exp.Expression, list[exp.Table]], verb: str, unscoped: Category, wording: tuple[str, str]
+) -> list[Finding]:
+    """Findings for each DELETE or UPDATE (with the tables it names) and each MERGE that does it."""
+    every, some = wording
+    found: list[Finding] = []
+    for node, named in tables.items():
+        if isinstance(node.parent, exp.When):
+            continue  # MERGE ... THEN DELETE/UPDATE acts on the rows the ON condition matched
+        for target in _changed_tables(node, named):
             name = table_name(target)
             problem = _scope_problem(node, target, name, ctx)
             if problem:
-                found.append(finding(Category.UNSCOPED_UPDATE, name, f"UPDATE {problem}: it changes every row of {name}"))
+                found.append(finding(unscoped, name, f"{verb} {problem}: it {every} {name}"))
             else:
-                found.append(finding(Category.WRITE, name, f"UPDATE changes the rows of {name} its WHERE selects"))
-    for merge, problem in _unscoped_merges(ctx, "UPDATE"):
+                found.append(finding(Category.WRITE, name, f"{verb} {some} {name} its WHERE selects"))
+    for merge, problem in _unscoped_merges(ctx, verb):
         name = table_name(merge.this)
-        found.append(finding(Category.UNSCOPED_UPDATE, name, f"MERGE ... WHEN MATCHED THEN UPDATE {problem}: it changes every row of {name}"))
+        found.append(finding(unscoped, name, f"MERGE ... WHEN MATCHED THEN {verb} {problem}: it {every} {name}"))
     return found
 
 
