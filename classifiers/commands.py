@@ -412,6 +412,11 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     name = toks.object_after(1)
     if kind == "DEFAULT" and toks.word(2) == "PRIVILEGES":
         return [finding(Category.ACCESS_CHANGE, None, "ALTER DEFAULT PRIVILEGES changes the access objects created later are given")]
+    if kind == "AUTHORIZATION":  # T-SQL: ALTER AUTHORIZATION ON SCHEMA::s TO someone
+        return [finding(Category.ACCESS_CHANGE, None, f"ALTER AUTHORIZATION {toks.rest(2).strip()} transfers ownership")]
+    if toks.words(1, 3) == ["SERVER", "ROLE"]:  # T-SQL server roles (sysadmin ...)
+        role = toks.object_after(3)
+        return [finding(Category.ACCESS_CHANGE, role, f"ALTER SERVER ROLE {role} {toks.rest(4).strip()} changes who holds the role")]
     if "POLICY" in toks.words(1, 4):
         head = toks.words(0, 4)
         policy = toks.object_after(head.index("POLICY") + 1)
@@ -431,9 +436,15 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
             found.append(finding(Category.OVERWRITE, name, f"ALTER {kind} {name} REPLACE PARTITION replaces the partition's rows"))
         elif word == "SWITCH" and "TRUNCATE_TARGET" in words:
             found.append(finding(Category.OVERWRITE, name, f"ALTER {kind} {name} SWITCH ... TRUNCATE_TARGET replaces the target's rows"))
-        elif word == "OWNER" and nxt == "TO":
-            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} OWNER TO {toks.word(begin + 2).lower()} transfers ownership"))
-        elif "MASKING" in words or ("ROW" in words and "ACCESS" in words and "POLICY" in words):
+        elif _pair_in(words, "OWNER", "TO"):
+            owner = words[words.index("OWNER") + 2].lower() if words.index("OWNER") + 2 < len(words) else "another role"
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} OWNER TO {owner} transfers ownership"))
+        elif "AUTHORIZATION" in words or _pair_in(words, "ADD", "MEMBER") or _pair_in(words, "DROP", "MEMBER") or (
+            kind == "SHARE" and "ACCOUNTS" in words
+        ):
+            # Trino's SET AUTHORIZATION, T-SQL role membership, Snowflake's share consumers.
+            found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} {' '.join(words[:3]).lower()} changes who may use it"))
+        elif "MASKING" in words or ("ROW" in words and "ACCESS" in words and ("POLICY" in words or "POLICIES" in words)):
             found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} changes a masking or row access policy"))
             changes_definition = True
         elif "ROW" in words and "LEVEL" in words and "SECURITY" in words:
@@ -447,6 +458,11 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     elif changes_definition or not found:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition"))
     return found
+
+
+def _pair_in(words: list[str], first: str, second: str) -> bool:
+    """Whether ``first`` is directly followed by ``second`` among the words."""
+    return any(a == first and b == second for a, b in zip(words, words[1:]))
 
 
 def _clauses(toks: _Tokens, start: int) -> list[tuple[int, int]]:
