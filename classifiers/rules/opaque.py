@@ -35,6 +35,10 @@ def dynamic_sql(expression: exp.Expression, ctx: StatementContext) -> list[Findi
         if _runs_program(node):
             name = table_name(node.this)
             found.append(finding(Category.OPAQUE, name, "COPY ... PROGRAM runs a shell command on the database server, whose effect cannot be known from the text"))
+        elif ctx.dialect in _SERVER_FILE_COPIES and not node.args.get("kind") and _names_a_file(node):
+            # COPY ... TO '/path' in Postgres writes the file as the server's own user: it can
+            # overwrite the server's configuration, as lo_export can. TO STDOUT goes to the client.
+            found.append(finding(Category.OPAQUE, table_name(node.this), "COPY ... TO a file writes a file on the database server, whose effect cannot be known from the text"))
     for call in ctx.nodes.get(exp.Anonymous, ()):
         function = call.name.lower()
         if function not in SQL_FUNCTIONS:
@@ -173,6 +177,15 @@ def _sql_argument(node: exp.Anonymous) -> exp.Expression | None:
     if len(arguments) >= 2 and isinstance(arguments[-1], exp.Boolean):
         arguments = arguments[:-1]
     return arguments[-1] if arguments else None
+
+
+# Dialects whose COPY ... TO 'path' writes on the database server, not on the client.
+_SERVER_FILE_COPIES = frozenset({"postgres"})
+
+
+def _names_a_file(node: exp.Expression) -> bool:
+    """Whether a COPY's destination is a path written as a string (not STDOUT or a program)."""
+    return any(isinstance(target, exp.Literal) and target.is_string for target in node.args.get("files") or ())
 
 
 def _runs_program(node: exp.Expression) -> bool:
