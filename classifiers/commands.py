@@ -10,6 +10,7 @@ what it is; everything else is ``opaque``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from operator import attrgetter
 
 from sqlglot.errors import TokenError
@@ -462,7 +463,7 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 def _pair_in(words: list[str], first: str, second: str) -> bool:
     """Whether ``first`` is directly followed by ``second`` among the words."""
-    return any(a == first and b == second for a, b in zip(words, words[1:]))
+    return any(a == first and b == second for a, b in pairwise(words))
 
 
 def _clauses(toks: _Tokens, start: int) -> list[tuple[int, int]]:

@@ -408,10 +408,10 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
             return True  # x BETWEEN x AND x
     elif isinstance(node, (exp.Like, exp.ILike, exp.SimilarTo)):
         pattern = node.expression
-        if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this and not pattern.this.strip("%"):
-            if node.this.find(exp.Column) is not None:
-                # x LIKE '%' matches every value that is not null; NOT LIKE '%' matches none.
-                return not node.args.get("negate")
+        matches_all = isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this and not pattern.this.strip("%")
+        if matches_all and node.this.find(exp.Column) is not None:
+            # x LIKE '%' matches every value that is not null; NOT LIKE '%' matches none.
+            return not node.args.get("negate")
     elif isinstance(node, exp.Escape) and isinstance(node.this, (exp.Like, exp.ILike)):
         escape = node.expression
         if isinstance(escape, exp.Literal) and escape.this != "%":
@@ -420,9 +420,8 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
         pattern = node.expression
         if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this in _ANY_TEXT and node.this.find(exp.Column) is not None:
             return True  # x ~ '.*' matches every value that is not null (but a newline, in some engines)
-    elif isinstance(node, exp.Exists):
-        if own and _reads_back(node, own):
-            return True
+    elif isinstance(node, exp.Exists) and own and _reads_back(node, own):
+        return True
     if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
         if isinstance(folded, exp.Boolean):
@@ -510,11 +509,8 @@ def _shape(node: object) -> object:
     if value is not None:
         return ("value", _folded(value) if type(value) is str else value)
     node = _bare(node)
-    if isinstance(node, exp.Expression) and not isinstance(node, (exp.Column, exp.Literal)):
-        if node.find(*_VOLATILE, exp.Subquery, exp.Select) is not None or any(
-            call.name.upper() in _VOLATILE_NAMES for call in node.find_all(exp.Anonymous)
-        ):
-            return _Unique()
+    if isinstance(node, exp.Expression) and not isinstance(node, (exp.Column, exp.Literal)) and _changes_per_call(node):
+        return _Unique()
     return _tree_shape(node)
 
 
@@ -661,9 +657,9 @@ def _bare(node: object) -> object:
     while True:
         if isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
             node = node.this
-        elif isinstance(node, (exp.Add, exp.Sub)) and _constant(node.expression) == 0:
-            node = node.this
-        elif isinstance(node, (exp.Mul, exp.Div)) and _constant(node.expression) == 1:
+        elif (isinstance(node, (exp.Add, exp.Sub)) and _constant(node.expression) == 0) or (
+            isinstance(node, (exp.Mul, exp.Div)) and _constant(node.expression) == 1
+        ):
             node = node.this
         elif isinstance(node, exp.Add) and _constant(node.this) == 0:
             node = node.expression
@@ -681,11 +677,17 @@ def _same_value(left: object, right: object) -> bool:
         return _same_column(left, right)
     if type(left) is not type(right) or not isinstance(left, exp.Expression) or isinstance(left, exp.Literal):
         return False
-    if left.find(exp.Column) is None or left.find(*_VOLATILE, exp.Subquery, exp.Select) is not None:
-        return False
-    if any(isinstance(call, exp.Anonymous) and call.name.upper() in _VOLATILE_NAMES for call in left.find_all(exp.Anonymous)):
+    if left.find(exp.Column) is None or _changes_per_call(left):
         return False
     return _same_tree(left, right)
+
+
+def _changes_per_call(node: exp.Expression) -> bool:
+    """Whether an expression may differ between two evaluations on one row: it calls a random or
+    UUID function, or holds a subquery."""
+    if node.find(*_VOLATILE, exp.Subquery, exp.Select) is not None:
+        return True
+    return any(call.name.upper() in _VOLATILE_NAMES for call in node.find_all(exp.Anonymous))
 
 
 def _same_tree(left: object, right: object) -> bool:
