@@ -26,10 +26,11 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         >>> classify_sql("DELETE FROM t WHERE x = 5 OR 1 = 1", dialect="postgres").action_type
         'sql.unscoped_delete'
     """
-    tables = {
-        node: [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)]
+    # Pairs, not a dict: a node's hash is computed from its whole tree.
+    tables = [
+        (node, [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)])
         for node in ctx.nodes.get(exp.Delete, ())
-    }
+    ]
     return _scope_findings(ctx, tables, "DELETE", Category.UNSCOPED_DELETE, ("removes every row of", "removes the rows of"))
 
 
@@ -42,24 +43,27 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
         'sql.unscoped_update'
     """
     # MySQL's UPDATE a, b SET b.x = ... changes the tables its assignments name.
-    tables = {
-        node: [
-            exp.to_table(item.this.table) for item in node.args.get("expressions") or ()
-            if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column) and item.this.table
-        ]
+    tables = [
+        (
+            node,
+            [
+                exp.table_(item.this.table) for item in node.args.get("expressions") or ()
+                if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column) and item.this.table
+            ],
+        )
         for node in ctx.nodes.get(exp.Update, ())
         if not isinstance(node.parent, exp.When)  # MERGE ... THEN UPDATE SET * has no list
-    }
+    ]
     return _scope_findings(ctx, tables, "UPDATE", Category.UNSCOPED_UPDATE, ("changes every row of", "changes the rows of"))
 
 
 def _scope_findings(
-    ctx: StatementContext, tables: dict[exp.Expression, list[exp.Table]], verb: str, unscoped: Category, wording: tuple[str, str]
+    ctx: StatementContext, tables: list[tuple[exp.Expression, list[exp.Table]]], verb: str, unscoped: Category, wording: tuple[str, str]
 ) -> list[Finding]:
     """Findings for each DELETE or UPDATE (with the tables it names) and each MERGE that does it."""
     every, some = wording
     found: list[Finding] = []
-    for node, named in tables.items():
+    for node, named in tables:
         if isinstance(node.parent, exp.When):
             continue  # MERGE ... THEN DELETE/UPDATE acts on the rows the ON condition matched
         for target in _changed_tables(node, named):
