@@ -452,6 +452,8 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
             found.append(finding(Category.ACCESS_CHANGE, name, f"ALTER {kind} {name} {' '.join(words).lower()} changes who may see which rows"))
         elif word in ("DELETE", "UPDATE"):
             found.extend(_unsupported_dml(toks, ctx, begin))
+        elif loss := _data_loss_clause(words, toks, name, begin):
+            found.extend(loss)
         else:
             changes_definition = True
     if kind in PRINCIPALS:
@@ -459,6 +461,41 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     elif changes_definition or not found:
         found.append(finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition"))
     return found
+
+
+def _data_loss_clause(words: list[str], toks: _Tokens, name: str | None, begin: int) -> list[Finding]:
+    """Findings for an ALTER clause that loses stored data without saying DROP, or none.
+
+    Oracle's SET UNUSED (the columns' data can never be read again), ClickHouse's CLEAR COLUMN
+    (every stored value reset), MODIFY TTL and MATERIALIZE TTL (the server deletes the rows
+    the TTL expires) and MOVE PARTITION ... TO TABLE (the rows leave the table), Redshift's
+    APPEND FROM (every row of the source is moved out of it) and MySQL's BLACKHOLE engine
+    (which stores nothing, so converting a table discards its rows).
+    """
+    head = words[:2]
+    if head == ["SET", "UNUSED"]:
+        return [finding(Category.DROP, name, f"ALTER TABLE {name} SET UNUSED makes columns unreadable for good, as a DROP COLUMN does")]
+    if head == ["CLEAR", "COLUMN"]:
+        column = toks.word(begin + 2).lower()
+        return [finding(Category.UNSCOPED_UPDATE, name, f"ALTER TABLE {name} CLEAR COLUMN {column} resets the column's stored values in every row it covers")]
+    if head == ["MATERIALIZE", "TTL"]:
+        return [finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MATERIALIZE TTL applies the TTL now: the server deletes the rows it expires")]
+    if head == ["MODIFY", "TTL"]:
+        return [finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MODIFY TTL makes the server delete the rows the TTL expires")]
+    if head == ["MODIFY", "COLUMN"] and "TTL" in words:
+        column = toks.word(begin + 2).lower()
+        return [finding(Category.UNSCOPED_UPDATE, name, f"ALTER TABLE {name} MODIFY COLUMN {column} ... TTL makes the server reset the values the TTL expires")]
+    if head[:1] == ["MOVE"] and _pair_in(words, "TO", "TABLE"):
+        return [finding(Category.DROP, name, f"ALTER TABLE {name} {' '.join(words[:3])} ... TO TABLE moves the rows out of {name}")]
+    if head == ["APPEND", "FROM"]:
+        source = toks.object_after(begin + 2)
+        return [
+            finding(Category.TRUNCATE, source, f"ALTER TABLE {name} APPEND FROM {source} moves every row out of {source}, leaving it empty"),
+            finding(Category.WRITE, name, f"ALTER TABLE {name} APPEND FROM {source} adds {source}'s rows to {name}"),
+        ]
+    if "ENGINE" in words and "BLACKHOLE" in words:
+        return [finding(Category.TRUNCATE, name, f"ALTER TABLE {name} ENGINE = BLACKHOLE discards every row: the engine stores nothing")]
+    return []
 
 
 def _pair_in(words: list[str], first: str, second: str) -> bool:

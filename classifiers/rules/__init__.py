@@ -16,7 +16,7 @@ from supervisor.models import Finding
 
 from .backfill import costly_backfill
 from .ddl import access_change, routine_body, schema_change
-from .destructive import drop_object, overwrite_table, truncate_table
+from .destructive import drop_object, lost_by_alter, overwrite_table, truncate_table
 from .opaque import dynamic_sql, unsupported_command
 from .reads_writes import READ_ROOTS, read_query, scoped_write
 from .scope import delete_without_where, update_without_where
@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     delete_without_where,
     update_without_where,
     overwrite_table,
+    lost_by_alter,
     access_change,
     schema_change,
     costly_backfill,
@@ -48,6 +49,7 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     delete_without_where: frozenset({exp.Delete, exp.Merge}),
     update_without_where: frozenset({exp.Update, exp.Merge}),
     overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition, exp.LoadData}),
+    lost_by_alter: frozenset({exp.Alter, exp.Create}),
     access_change: frozenset({exp.Grant, exp.Revoke, exp.Create}),
     schema_change: frozenset({exp.Alter, exp.Create, exp.Comment, exp.Undrop}),
     costly_backfill: frozenset({exp.Insert, exp.Merge, exp.Create, exp.Into}),
@@ -72,6 +74,7 @@ __all__ = [
     "delete_without_where",
     "drop_object",
     "dynamic_sql",
+    "lost_by_alter",
     "overwrite_table",
     "read_query",
     "routine_body",

@@ -8,7 +8,7 @@ from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
 
 from .common import finding, kind_of, stored_code_findings, strip_block
-from .destructive import CONTAINERS, is_data_drop_action
+from .destructive import CONTAINERS, is_data_drop_action, ttl_deletes_rows
 
 
 def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -41,7 +41,7 @@ def schema_change(expression: exp.Expression, ctx: StatementContext) -> list[Fin
 
 
 def _handled_elsewhere(action: exp.Expression) -> bool:
-    return is_data_drop_action(action) or isinstance(action, (exp.Delete, exp.Update))
+    return is_data_drop_action(action) or isinstance(action, (exp.Delete, exp.Update)) or ttl_deletes_rows(action)
 
 
 _ACTION_WORDS = {
@@ -56,6 +56,8 @@ _ACTION_WORDS = {
 
 
 def _describe(action: exp.Expression) -> str:
+    if action.find(exp.MergeTreeTTL) is not None:
+        return "sets a TTL"  # sqlglot keeps ClickHouse's MODIFY TTL in a node named for another clause
     return _ACTION_WORDS.get(type(action).__name__, type(action).__name__)
 
 

@@ -136,6 +136,67 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
     return found
 
 
+# BigQuery table options that make the server delete a table, or its older partitions.
+_EXPIRATIONS = {
+    "expiration_timestamp": (Category.DROP, "BigQuery deletes the table when that time passes"),
+    "partition_expiration_days": (Category.DROP, "BigQuery deletes every partition older than that"),
+}
+
+
+def lost_by_alter(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """ALTERs that lose stored data without a DROP, and CREATE OR REPLACE of an internal stage.
+
+    MySQL's BLACKHOLE engine stores nothing, so converting a table to it discards every row
+    (``truncate``); a BigQuery expiration deletes the table or its older partitions (``drop``);
+    a ClickHouse TTL makes the server delete the rows it expires (``unscoped_delete``);
+    replacing a Snowflake internal stage (one without a URL) deletes the files in it (``drop``).
+    The forms sqlglot keeps as commands (Oracle's SET UNUSED, ClickHouse's CLEAR COLUMN,
+    Redshift's APPEND FROM) are read from their tokens.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("ALTER TABLE t ENGINE = BLACKHOLE", dialect="mysql").action_type
+        'sql.truncate'
+    """
+    found: list[Finding] = []
+    for node in ctx.nodes.get(exp.Alter, ()):
+        name = table_name(node.this)
+        for option in node.args.get("options") or ():
+            if isinstance(option, exp.EngineProperty) and option.name.upper() == "BLACKHOLE":
+                found.append(finding(Category.TRUNCATE, name, f"ALTER TABLE {name} ENGINE = BLACKHOLE discards every row: the engine stores nothing"))
+        for action in node.args.get("actions") or ():
+            if isinstance(action, exp.AlterSet):
+                for prop in action.find_all(exp.Property):
+                    loss = _EXPIRATIONS.get(prop.name.lower())
+                    if loss is not None and not isinstance(prop.args.get("value"), exp.Null):
+                        found.append(finding(loss[0], name, f"ALTER TABLE {name} SET OPTIONS ({prop.name} = ...): {loss[1]}"))
+            elif ttl_deletes_rows(action):
+                found.append(finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MODIFY TTL makes the server delete the rows the TTL expires"))
+    for node in ctx.nodes.get(exp.Create, ()):
+        if node.args.get("replace") and kind_of(node) == "STAGE" and not _has_property(node, "url"):
+            name = table_name(node.this)
+            found.append(finding(Category.DROP, name, f"CREATE OR REPLACE STAGE {name} deletes the files in the internal stage it replaces"))
+    return found
+
+
+def ttl_deletes_rows(action: exp.Expression) -> bool:
+    """Whether an ALTER action sets a ClickHouse table TTL that deletes rows (the default TTL
+    action; ``TO DISK``, ``TO VOLUME`` and ``RECOMPRESS`` only move or compress them)."""
+    ttl = action if isinstance(action, exp.MergeTreeTTL) else action.find(exp.MergeTreeTTL)
+    if ttl is None:
+        return False
+    return any(
+        not isinstance(rule, exp.MergeTreeTTLAction) or rule.args.get("delete")
+        or not any(rule.args.get(kind) for kind in ("recompress", "to_disk", "to_volume"))
+        for rule in ttl.expressions
+    )
+
+
+def _has_property(node: exp.Expression, name: str) -> bool:
+    properties = node.args.get("properties")
+    return properties is not None and any(prop.name.lower() == name for prop in properties.expressions if isinstance(prop, exp.Property))
+
+
 def multitable_targets(node: exp.MultitableInserts) -> list[str | None]:
     """The tables a Snowflake INSERT ALL / INSERT FIRST writes to."""
     names: list[str | None] = []

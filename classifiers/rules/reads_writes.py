@@ -128,6 +128,11 @@ def _selects_into(expression: exp.Expression) -> bool:
     return isinstance(expression, exp.Select) and expression.args.get("into") is not None
 
 
+def _copies_database(ctx: StatementContext) -> bool:
+    tokens = ctx.tokens
+    return len(tokens) > 3 and tokens[1].text.upper() == "FROM" and tokens[2].text.upper() == "DATABASE"
+
+
 def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
     """INSERT, MERGE, COPY INTO, SELECT INTO and CREATE of something new are ``write``.
 
@@ -160,7 +165,11 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
         found.append(finding(Category.WRITE, name, f"SELECT ... INTO creates the table {name}"))
     for node in ctx.nodes.get(exp.Copy, ()):
         name = table_name(node.this)
-        if node.args.get("kind"):
+        if _copies_database(ctx):
+            # DuckDB: COPY FROM DATABASE a TO b (sqlglot reads it as an export of a query).
+            source, target = ctx.tokens[3].text, ", ".join(file.name for file in node.args.get("files") or ())
+            found.append(finding(Category.WRITE, target or None, f"COPY FROM DATABASE {source} TO {target} copies every table and row of {source} into {target}"))
+        elif node.args.get("kind"):
             found.append(finding(Category.WRITE, name, f"COPY loads files into {name}"))
         else:
             found.append(finding(Category.READ, name, f"COPY exports {name or 'a query'} to files outside the database"))
