@@ -19,7 +19,7 @@ from .ddl import access_change, routine_body, schema_change
 from .destructive import drop_object, lost_by_alter, overwrite_table, truncate_table
 from .opaque import dynamic_sql, unsupported_command
 from .reads_writes import READ_ROOTS, read_query, scoped_write
-from .scope import delete_without_where, update_without_where
+from .scope import delete_without_where, update_without_where, upsert_of_itself
 from .session import session_setting
 
 Rule = Callable[[exp.Expression, StatementContext], list[Finding]]
@@ -29,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     truncate_table,
     delete_without_where,
     update_without_where,
+    upsert_of_itself,
     overwrite_table,
     lost_by_alter,
     access_change,
@@ -48,6 +49,7 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
     truncate_table: frozenset({exp.TruncateTable}),
     delete_without_where: frozenset({exp.Delete, exp.Merge}),
     update_without_where: frozenset({exp.Update, exp.Merge}),
+    upsert_of_itself: frozenset({exp.Insert}),
     overwrite_table: frozenset({exp.Create, exp.Insert, exp.MultitableInserts, exp.Merge, exp.ReplacePartition, exp.LoadData}),
     lost_by_alter: frozenset({exp.Alter, exp.Create}),
     access_change: frozenset({exp.Grant, exp.Revoke, exp.Create}),
@@ -84,4 +86,5 @@ __all__ = [
     "truncate_table",
     "unsupported_command",
     "update_without_where",
+    "upsert_of_itself",
 ]

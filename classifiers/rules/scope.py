@@ -57,6 +57,40 @@ def update_without_where(expression: exp.Expression, ctx: StatementContext) -> l
     return _scope_findings(ctx, tables, "UPDATE", Category.UNSCOPED_UPDATE, ("changes every row of", "changes the rows of"))
 
 
+def upsert_of_itself(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """An INSERT that selects every row of its own target and updates on conflict changes them all.
+
+    Each row read back conflicts with itself, so ``INSERT INTO t SELECT * FROM t ON CONFLICT
+    (id) DO UPDATE SET ...`` (MySQL: ``ON DUPLICATE KEY UPDATE``) is an UPDATE of every row of
+    ``t``: ``unscoped_update``. A WHERE that restricts the rows read, a join, a grouping or a
+    LIMIT keeps it a write, as does ``DO NOTHING``.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> sql = "INSERT INTO t SELECT * FROM t ON CONFLICT (id) DO UPDATE SET v = 0"
+        >>> classify_sql(sql, dialect="postgres").action_type
+        'sql.unscoped_update'
+    """
+    found: list[Finding] = []
+    for node in ctx.nodes.get(exp.Insert, ()):
+        conflict = node.args.get("conflict")
+        source = node.expression
+        if conflict is None or not conflict.expressions or type(source) is not exp.Select:
+            continue  # no ON CONFLICT ... UPDATE, or rows that are not read back by one SELECT
+        name = table_name(node.this)
+        from_ = source.args.get("from_")
+        args = source.args
+        if not name or from_ is None or any(args.get(key) for key in ("joins", "group", "limit", "having", "qualify")):
+            continue
+        if not _same_table(table_name(from_.this), name.lower()):
+            continue
+        where = _where(source)
+        if where is not None and _truth(where, name.lower()) is not True:
+            continue
+        found.append(finding(Category.UNSCOPED_UPDATE, name, f"INSERT ... SELECT reads every row of {name} back, and updating on conflict changes each of them"))
+    return found
+
+
 def _scope_findings(
     ctx: StatementContext, tables: list[tuple[exp.Expression, list[exp.Table]]], verb: str, unscoped: Category, wording: tuple[str, str]
 ) -> list[Finding]:
