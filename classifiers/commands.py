@@ -21,7 +21,12 @@ from supervisor.models import Category, Finding
 
 from .rules.common import finding, stored_code_findings, strip_block
 from .rules.ddl import SQL_LANGUAGES
-from .rules.destructive import CONTAINERS, PRINCIPALS
+from .rules.destructive import (
+    CONTAINERS,
+    PRINCIPALS,
+    blackhole_finding,
+    ttl_delete_finding,
+)
 
 _STRINGS = frozenset(
     {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING,
@@ -481,7 +486,7 @@ def _data_loss_clause(words: list[str], toks: _Tokens, name: str | None, begin: 
     if head == ["MATERIALIZE", "TTL"]:
         return [finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MATERIALIZE TTL applies the TTL now: the server deletes the rows it expires")]
     if head == ["MODIFY", "TTL"]:
-        return [finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MODIFY TTL makes the server delete the rows the TTL expires")]
+        return [ttl_delete_finding(name)]
     if head == ["MODIFY", "COLUMN"] and "TTL" in words:
         column = toks.word(begin + 2).lower()
         return [finding(Category.UNSCOPED_UPDATE, name, f"ALTER TABLE {name} MODIFY COLUMN {column} ... TTL makes the server reset the values the TTL expires")]
@@ -494,7 +499,7 @@ def _data_loss_clause(words: list[str], toks: _Tokens, name: str | None, begin: 
             finding(Category.WRITE, name, f"ALTER TABLE {name} APPEND FROM {source} adds {source}'s rows to {name}"),
         ]
     if "ENGINE" in words and "BLACKHOLE" in words:
-        return [finding(Category.TRUNCATE, name, f"ALTER TABLE {name} ENGINE = BLACKHOLE discards every row: the engine stores nothing")]
+        return [blackhole_finding(name)]
     return []
 
 

@@ -163,7 +163,7 @@ def lost_by_alter(expression: exp.Expression, ctx: StatementContext) -> list[Fin
         name = table_name(node.this)
         for option in node.args.get("options") or ():
             if isinstance(option, exp.EngineProperty) and option.name.upper() == "BLACKHOLE":
-                found.append(finding(Category.TRUNCATE, name, f"ALTER TABLE {name} ENGINE = BLACKHOLE discards every row: the engine stores nothing"))
+                found.append(blackhole_finding(name))
         for action in node.args.get("actions") or ():
             if isinstance(action, exp.AlterSet):
                 for prop in action.find_all(exp.Property):
@@ -171,12 +171,22 @@ def lost_by_alter(expression: exp.Expression, ctx: StatementContext) -> list[Fin
                     if loss is not None and not isinstance(prop.args.get("value"), exp.Null):
                         found.append(finding(loss[0], name, f"ALTER TABLE {name} SET OPTIONS ({prop.name} = ...): {loss[1]}"))
             elif ttl_deletes_rows(action):
-                found.append(finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MODIFY TTL makes the server delete the rows the TTL expires"))
+                found.append(ttl_delete_finding(name))
     for node in ctx.nodes.get(exp.Create, ()):
         if node.args.get("replace") and kind_of(node) == "STAGE" and not _has_property(node, "url"):
             name = table_name(node.this)
             found.append(finding(Category.DROP, name, f"CREATE OR REPLACE STAGE {name} deletes the files in the internal stage it replaces"))
     return found
+
+
+def blackhole_finding(name: str | None) -> Finding:
+    """What converting a table to MySQL's BLACKHOLE engine does (parsed or read from tokens)."""
+    return finding(Category.TRUNCATE, name, f"ALTER TABLE {name} ENGINE = BLACKHOLE discards every row: the engine stores nothing")
+
+
+def ttl_delete_finding(name: str | None) -> Finding:
+    """What a ClickHouse table TTL that deletes rows does (parsed or read from tokens)."""
+    return finding(Category.UNSCOPED_DELETE, name, f"ALTER TABLE {name} MODIFY TTL makes the server delete the rows the TTL expires")
 
 
 def ttl_deletes_rows(action: exp.Expression) -> bool:
