@@ -2,11 +2,14 @@
 
 Values are points in time: absolute (a literal date) or relative to now (``CURRENT_DATE -
 INTERVAL 7 DAY``). A column's bounds come from ``>=``/``>``/``<``/``<=`` pairs, ``BETWEEN``,
-``=`` and ``IN`` lists, also on the year of a column (``YEAR(d) = 2023`` is all of 2023); ``AND`` intersects, ``OR`` takes the envelope. Anything that is not a
-recognisable time value is ignored, so a column compared to a subquery has no bound from it.
+``=`` and ``IN`` lists, also on the year of a column (``YEAR(d) = 2023`` is all of 2023), and
+from a column's distance to a point (``DATEDIFF(CURRENT_DATE, d) < 30``, ``now() - ts <
+INTERVAL '3 days'``); ``AND`` intersects, ``OR`` takes the envelope, ``NOT`` takes what lies
+outside. Anything that is not a recognisable time value is ignored.
 
 Two kinds of filter cannot be measured, and make the span open-ended: a range on a time column
-whose bound is given at run time (``created_at >= :start``, ``ds < '{{ ds }}'``), and a date
+whose bound is given at run time (``created_at >= :start``, ``ds < '{{ ds }}'``, a scalar
+subquery such as ``(SELECT max(updated_at) FROM t)``), and a date
 part other than the year (``EXTRACT(MONTH FROM d) = 3`` is March of every year). Equality with
 one run-time value (``ds = :day``) is one value, at most a day, and bounds nothing here.
 """
@@ -140,9 +143,21 @@ _VALUE_CARRIERS = frozenset({
     exp.TimeStrToDate, exp.DateStrToDate, exp.Date, exp.Timestamp, exp.Datetime, exp.TsOrDsToTimestamp,
     exp.DateSub, exp.DateAdd, exp.TsOrDsAdd, exp.TimestampSub, exp.TimestampAdd, exp.DatetimeSub,
     exp.DatetimeAdd, exp.TimeAdd, exp.TimeSub, exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc,
+    exp.AddMonths,
+})
+# Differences of two times, by the function each dialect spells them with; ``-`` too, where
+# one side is a time column and the other a known point (Postgres ``CURRENT_DATE - d``).
+_DIFFERENCE_NODES = frozenset({
+    exp.DateDiff, exp.TsOrDsDiff, exp.TimestampDiff, exp.DatetimeDiff, exp.TimeDiff, exp.MonthsBetween, exp.Sub,
+})
+# Nodes that make a value a time: intervals, the current time, date arithmetic.
+_TIME_MARKERS = frozenset({
+    exp.Interval, exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentDatetime, exp.DateSub, exp.DateAdd,
+    exp.TimestampSub, exp.TimestampAdd, exp.DatetimeSub, exp.DatetimeAdd, exp.AddMonths, exp.DateTrunc,
+    exp.TimestampTrunc, exp.DatetimeTrunc, exp.TsOrDsAdd,
 })
 # What a column passes through and still counts as itself (_column_key).
-_COLUMN_WRAPPERS = (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate,
+_COLUMN_WRAPPERS = (exp.Cast, exp.TryCast, exp.Paren, exp.Date, exp.TsOrDsToDate, exp.TimeStrToTime,
                     exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)
 
 
@@ -211,9 +226,14 @@ class Span:
         if why is not None and (why.low_params or why.high_params):
             # The same node may bound both sides (IN lists); two ``?`` are two parameters.
             unique = {id(node): node for node in why.low_params + why.high_params}.values()
-            names = [_show_parameter(node, dialect) for node in unique]
-            which = f"parameter {names[0]}" if len(names) == 1 else f"parameters {', '.join(names)}"
-            return f"the span of {column} depends on the run-time {which} and cannot be measured"
+            names = [_show_parameter(node, dialect) for node in unique if type(node) is not exp.Subquery]
+            queries = len(unique) - len(names)
+            which = []
+            if names:
+                which.append(f"the run-time parameter {names[0]}" if len(names) == 1 else f"the run-time parameters {', '.join(names)}")
+            if queries:
+                which.append("what a subquery returns when it runs" if queries == 1 else f"what {queries} subqueries return when they run")
+            return f"the span of {column} depends on {' and '.join(which)} and cannot be measured"
         if low is None and high is None:
             if why is not None and why.parts:
                 labels = list(dict.fromkeys(_PARTS[part][0] for part in why.parts))
@@ -321,22 +341,18 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
     if isinstance(condition, exp.Paren):
         return _bounds(condition.this)
     if isinstance(condition, exp.And):
-        left, right = _bounds(condition.this), _bounds(condition.expression)
-        for column, bounds in right.items():
-            left[column] = _intersect(left[column], bounds) if column in left else bounds
-        return left
+        return _all_of(_bounds(condition.this), _bounds(condition.expression))
     if isinstance(condition, exp.Or):
-        left, right = _bounds(condition.this), _bounds(condition.expression)
-        merged: dict[str, Bounds] = {}
-        for column in left.keys() | right.keys():
-            if column in left and column in right:
-                merged[column] = _envelope(left[column], right[column])
-            else:
-                # One branch leaves the column free: together they cover all of time.
-                merged[column] = Bounds(None, None)
-        return merged
+        return _any_of(_bounds(condition.this), _bounds(condition.expression))
+    if isinstance(condition, exp.Not):
+        return _negated(condition.this)
     if isinstance(condition, exp.Between):
         subject, first, last = condition.this, condition.args.get("low"), condition.args.get("high")
+        if type(subject) in _DIFFERENCE_NODES:
+            low_side = _difference_comparison(exp.GTE, subject, first)
+            high_side = _difference_comparison(exp.LTE, subject, last)
+            if low_side is not None or high_side is not None:
+                return _all_of(low_side or {}, high_side or {})
         if type(subject) in _PART_NODES:
             part = _date_part(subject)
             if part is not None:
@@ -358,6 +374,122 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
     if isinstance(condition, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
         return _comparison(condition)
     return {}
+
+
+def _all_of(left: dict[str, Bounds], right: dict[str, Bounds]) -> dict[str, Bounds]:
+    """Both conditions hold (AND): each column's bounds intersect."""
+    for column, bounds in right.items():
+        left[column] = _intersect(left[column], bounds) if column in left else bounds
+    return left
+
+
+def _any_of(left: dict[str, Bounds], right: dict[str, Bounds]) -> dict[str, Bounds]:
+    """Either condition holds (OR): each column's bounds widen to cover both."""
+    merged: dict[str, Bounds] = {}
+    for column in left.keys() | right.keys():
+        if column in left and column in right:
+            merged[column] = _envelope(left[column], right[column])
+        else:
+            # One branch leaves the column free: together they cover all of time.
+            merged[column] = Bounds(None, None)
+    return merged
+
+
+def _negated(condition: exp.Expression) -> dict[str, Bounds]:
+    """Per-column bounds of ``NOT condition``: what lies outside the condition's range.
+
+    ``NOT (d >= x)`` is ``d < x``; outside a range closed at both ends (``d NOT BETWEEN a AND
+    b``, ``d NOT IN (...)``, ``d <> x``) lies all time before and after it, which no bound limits.
+    """
+    if isinstance(condition, exp.Paren):
+        return _negated(condition.this)
+    if isinstance(condition, exp.Not):
+        return _bounds(condition.this)
+    if isinstance(condition, exp.And):  # NOT (a AND b) is NOT a OR NOT b
+        return _any_of(_negated(condition.this), _negated(condition.expression))
+    if isinstance(condition, exp.Or):  # NOT (a OR b) is NOT a AND NOT b
+        return _all_of(_negated(condition.this), _negated(condition.expression))
+    return {column: _outside(bounds) for column, bounds in _bounds(condition).items()}
+
+
+def _outside(bounds: Bounds) -> Bounds:
+    """The bounds of the time outside ``bounds``: one-sided ranges flip, closed ones open up."""
+    low, high, why = bounds.low, bounds.high, bounds.unmeasured
+    if why is not None:
+        # A run-time parameter that bounded one side now bounds the other.
+        why = Unmeasured(why.high_params, why.low_params, why.parts)
+    if low is not None and high is not None:
+        return Bounds(None, None, why)
+    if low is not None:
+        return Bounds(None, low, why)
+    if high is not None:
+        return Bounds(high, None, why)
+    return Bounds(None, None, why)
+
+
+def _difference(node: exp.Expression | None) -> tuple[str, Point, bool, float | None] | None:
+    """A time column's distance from a known point: ``DATEDIFF(CURRENT_DATE, d)``, ``now() - ts``.
+
+    Returns the column, the point, whether the column is the minuend (``d - point`` rather than
+    ``point - d``) and the seconds in one unit of the difference (None for ``-``, whose unit
+    depends on what it is compared with); None when the node is no such difference.
+    """
+    if node is None:
+        return None
+    kind = type(node)
+    if kind is exp.Sub:
+        per: float | None = None
+    elif kind is exp.MonthsBetween:
+        per = _UNIT_SECONDS["MONTH"]
+    else:
+        # A unit that names no length of time (WEEKDAY, say) leaves the difference unread.
+        per = _UNIT_SECONDS.get(_unit(node.args.get("unit")) or "DAY")
+        if per is None:
+            return None
+    # sqlglot puts the later end of every dialect's difference function in ``this``.
+    end, start = node.this, node.expression
+    point, column = _point(end), _column_key(start)
+    if point is not None and column:
+        return column, point, False, per
+    point, column = _point(start), _column_key(end)
+    if point is not None and column:
+        return column, point, True, per
+    return None
+
+
+def _difference_comparison(
+    kind: type[exp.Expression], left: exp.Expression | None, right: exp.Expression | None
+) -> dict[str, Bounds] | None:
+    """Bounds from comparing a difference of times with an amount: ``DATEDIFF(CURRENT_DATE, d) < 30``
+    holds for d after 30 days ago. None when neither side is such a difference."""
+    found = _difference(left) if type(left) in _DIFFERENCE_NODES else None
+    amount = right
+    if found is None:
+        found = _difference(right) if type(right) in _DIFFERENCE_NODES else None
+        if found is None:
+            return None
+        amount, kind = left, _FLIPPED.get(kind, kind)
+    column, point, column_first, per = found
+    seconds = _interval(amount)
+    if seconds is None:
+        number = _number(amount)
+        if number is None:
+            return None
+        seconds = number * (DAY if per is None else per)
+    if column_first:  # column - point < n: the column is before point + n
+        at = point.shifted(seconds)
+    else:  # point - column < n: the column is after point - n
+        at = point.shifted(-seconds)
+        kind = _FLIPPED.get(kind, kind)
+    if kind is exp.EQ:
+        return {column: Bounds(at, _inclusive(at))}
+    if kind in (exp.GT, exp.GTE):
+        return {column: Bounds(at, None)}
+    if kind is exp.LTE:
+        return {column: Bounds(None, _inclusive(at))}
+    if kind is exp.LT:
+        return {column: Bounds(None, at)}
+    return None
 
 
 def _in_bounds(condition: exp.In) -> dict[str, Bounds]:
@@ -400,6 +532,10 @@ def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
         parts = _part_comparison(condition)
         if parts is not None:
             return parts
+    if type(left) in _DIFFERENCE_NODES or type(right) in _DIFFERENCE_NODES:
+        differences = _difference_comparison(kind, left, right)
+        if differences is not None:
+            return differences
     column = _column_key(left)
     value = _point(right, left) if column else None
     if value is None:
@@ -436,7 +572,7 @@ def _parameter_comparison(condition: exp.Expression) -> dict[str, Bounds]:
         if parameter is None:
             subject, value, kind = value, subject, _FLIPPED.get(kind, kind)
             parameter = _parameter(value)
-    if parameter is None or not _looks_like_time_column(subject):
+    if parameter is None or not (_looks_like_time_column(subject) or _time_valued(parameter)):
         return {}
     column = _column_key(subject)
     if not column:
@@ -459,6 +595,9 @@ def _parameter(node: exp.Expression | None) -> exp.Expression | None:
         kind = type(node)
         if kind in _PARAMETERS:
             return node
+        if kind is exp.Subquery:
+            # A scalar subquery is a value the database computes when the statement runs.
+            return node
         if kind is exp.Literal:
             text = node.this
             return node if node.is_string and "{" in text and _TEMPLATE.search(text) else None
@@ -471,6 +610,18 @@ def _parameter(node: exp.Expression | None) -> exp.Expression | None:
         else:
             return None
     return None
+
+
+def _time_valued(node: exp.Expression) -> bool:
+    """Whether a scalar subquery computes a time: its one column is date arithmetic, the current
+    time, or a time-named column (``SELECT max(updated_at) - INTERVAL '1 day' FROM s``)."""
+    query = node.this if type(node) is exp.Subquery else None
+    if not isinstance(query, exp.Select) or len(query.expressions) != 1:
+        return False
+    return any(
+        type(part) in _TIME_MARKERS or (type(part) is exp.Column and _is_time_name(part.name))
+        for part in query.expressions[0].walk(prune=_is_query)
+    )
 
 
 def _parameters(node: exp.Expression | None) -> tuple[exp.Expression, ...]:
@@ -746,6 +897,12 @@ def _point(node: exp.Expression | None, column: exp.Expression | None = None) ->
             return None
         negative = isinstance(node, (exp.DateSub, exp.TimestampSub, exp.DatetimeSub, exp.TimeSub))
         return base.shifted(-shift if negative else shift)
+    if isinstance(node, exp.AddMonths):
+        base = _point(node.this, column)
+        months = _number(node.expression)
+        if base is None or months is None:
+            return None
+        return base.shifted(months * _UNIT_SECONDS["MONTH"])
     if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc)):
         base = _point(node.this, column)
         unit = _unit(node.args.get("unit"))
