@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
 from sqlglot.parser import Parser
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
@@ -141,33 +142,74 @@ def dialect_engine(name: str) -> Dialect:
     return Dialect.get_or_raise(name)
 
 
+# Dialects whose servers can be told to read a backslash in a string literal the other way,
+# and the setting that does it. sqlglot reads each dialect as its servers do by default.
+BACKSLASH_SWITCHES: dict[str, str] = {
+    **dict.fromkeys(("mysql", "singlestore", "doris", "starrocks"), "sql_mode NO_BACKSLASH_ESCAPES"),
+    **dict.fromkeys(("spark", "spark2", "databricks"), "spark.sql.parser.escapedStringLiterals"),
+    "postgres": "standard_conforming_strings = off",
+}
+
+
 class _PerThread(threading.local):
     def __init__(self) -> None:
-        self.tokenizers: dict[str, Tokenizer] = {}
+        self.tokenizers: dict[tuple[str, bool], Tokenizer] = {}
         self.parsers: dict[str, Parser] = {}
 
 
 _PER_THREAD = _PerThread()
 
 
-def tokenizer_for(name: str) -> Tokenizer:
-    """A tokenizer for a dialect, reused by this thread (building one costs more than a short parse)."""
-    tokenizer = _PER_THREAD.tokenizers.get(name)
+def tokenizer_for(name: str, switched: bool = False) -> Tokenizer:
+    """A tokenizer for a dialect, reused by this thread (building one costs more than a short parse).
+
+    ``switched`` reads a backslash in a string literal the other way from the dialect's
+    default: not an escape where it is one, an escape where it is not.
+    """
+    key = (name, switched)
+    tokenizer = _PER_THREAD.tokenizers.get(key)
     if tokenizer is None:
-        tokenizer = _PER_THREAD.tokenizers[name] = dialect_engine(name).tokenizer()
+        engine = dialect_engine(name)
+        kind = _switched_backslash(engine.tokenizer_class) if switched else engine.tokenizer_class
+        tokenizer = _PER_THREAD.tokenizers[key] = kind(dialect=engine)
     return tokenizer
 
 
-def tokenize(name: str, sql: str) -> list[Token]:
+@lru_cache(maxsize=16)
+def _switched_backslash(base: type[Tokenizer]) -> type[Tokenizer]:
+    escapes = list(base.STRING_ESCAPES)
+    escapes = [escape for escape in escapes if escape != "\\"] if "\\" in escapes else [*escapes, "\\"]
+    return type(f"{base.__name__}SwitchedBackslash", (base,), {"STRING_ESCAPES": escapes})
+
+
+def tokenize(name: str, sql: str, switched: bool = False) -> list[Token]:
     """Tokenize a text with this thread's tokenizer for a dialect, which keeps no hold on the tokens.
 
     A tokenizer holds on to the tokens it returned until its next call, so a script's tokens
     would outlive their use, and the next script's would be allocated while they are still
     alive; tokenizing an empty text after each call lets them go with the caller's list.
     """
-    tokenizer = tokenizer_for(name)
+    tokenizer = tokenizer_for(name, switched)
     try:
         return tokenizer.tokenize(sql)
+    finally:
+        tokenizer.tokenize("")
+
+
+def complete_statements(name: str, sql: str, switched: bool = False) -> str:
+    """The text up to the end of the last statement the tokenizer completes.
+
+    All of it when it tokenizes; otherwise up to the last ``;`` reached before the error ('' when
+    there is none). A server running a script statement by statement runs those before it
+    meets the one it cannot read.
+    """
+    tokenizer = tokenizer_for(name, switched)
+    try:
+        tokenizer.tokenize(sql)
+        return sql
+    except TokenError:
+        ends = [token.end for token in tokenizer.tokens if token.token_type is TokenType.SEMICOLON]
+        return sql[: ends[-1] + 1] if ends else ""
     finally:
         tokenizer.tokenize("")
 

@@ -27,8 +27,10 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from classifiers.context import (
+    BACKSLASH_SWITCHES,
     WRITE_TOKENS,
     StatementContext,
+    complete_statements,
     parser_for,
     tokenize,
 )
@@ -192,6 +194,8 @@ def classify_sql(
         skipped = skip_versioned_comments(sql)
         if skipped != sql:
             statements = _with_skipped_versions(skipped, statements, name, backfill_max_hours, now)
+    if name in BACKSLASH_SWITCHES and "\\" in sql:
+        statements = _with_switched_backslashes(sql, statements, name, backfill_max_hours, now)
     return _result(name, statements)
 
 
@@ -246,6 +250,26 @@ def _with_skipped_versions(
     return _with_extra_risks(statements, other, "read as a server that skips its versioned comments, the text also does: ")
 
 
+def _with_switched_backslashes(
+    sql: str, statements: list[StatementClassification], dialect: str, max_hours: float, now: datetime | None
+) -> list[StatementClassification]:
+    """A backslash in a string: also read the text as a server set to treat it the other way.
+
+    With MySQL's ``NO_BACKSLASH_ESCAPES``, ``'a\\'`` is a whole string, so in ``SELECT 'a\\';
+    DROP TABLE t; --'`` the DROP runs, where the default reading sees one string; Postgres with
+    ``standard_conforming_strings = off`` is the same the other way round. Statements of that
+    reading that do not parse are left out (a server so set rejects them; those before them
+    have run), and the default reading, which stands, is what a server with the default runs.
+    """
+    readable = complete_statements(_engine_name(dialect), sql, switched=True)
+    if not readable:
+        return statements
+    other = [s for s in _classify_text(readable, dialect, max_hours, now, 0, switched=True) if s.error is None]
+    return _with_extra_risks(
+        statements, other, f"read as a server with {BACKSLASH_SWITCHES[dialect]} reads a backslash in a string, the text also does: "
+    )
+
+
 def _with_extra_risks(
     statements: list[StatementClassification], other: list[StatementClassification], note: str
 ) -> list[StatementClassification]:
@@ -269,13 +293,13 @@ def _with_extra_risks(
 
 
 def _classify_text(
-    sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int
+    sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int, switched: bool = False
 ) -> list[StatementClassification]:
     engine = _engine_name(dialect)
     if dialect in _EXECUTABLE_COMMENTS and ("/*!" in sql or _MARIADB_COMMENT in sql):
         sql = unwrap_executable_comments(sql)
     try:
-        tokens = tokenize(engine, sql)
+        tokens = tokenize(engine, sql, switched)
     except TokenError as error:
         return [_failed(0, sql, f"the text cannot be tokenized: {error}", None, None)]
     except RecursionError:
