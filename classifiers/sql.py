@@ -13,6 +13,7 @@ token is judged from its root; anything else is walked once, and the rules in
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot.parser import Parser
 from sqlglot.tokens import Token, TokenType
 
 from classifiers.context import (
@@ -67,6 +69,13 @@ _CATEGORIES = attrgetter("categories")
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
 )
+# MySQL's DELETE and UPDATE modifiers, which sqlglot's grammar does not take.
+_DML_MODIFIERS = {TokenType.DELETE: frozenset({"LOW_PRIORITY", "QUICK", "IGNORE"}), TokenType.UPDATE: frozenset({"LOW_PRIORITY", "IGNORE"})}
+_MODIFIER_WORDS = re.compile(r"LOW_PRIORITY|QUICK|IGNORE", re.IGNORECASE)
+# Words that end the file options of SELECT ... INTO OUTFILE (and begin the query's next clause).
+_AFTER_OUTFILE = frozenset({"FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "INTO"})
+# Dialects whose scripts separate batches with GO on a line of its own.
+_GO_BATCHES = frozenset({"tsql", "fabric"})
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
 _NO_STATEMENT = "no SQL statement found; pass the statement to check"
@@ -304,6 +313,10 @@ def _classify_text(
         return [_failed(0, sql, f"the text cannot be tokenized: {error}", None, None)]
     except RecursionError:
         return [_failed(0, sql, f"the text {_DEEP}", None, None)]
+    if engine in _GO_BATCHES and "GO" in sql.upper():
+        tokens = _batches_split(tokens, sql)
+    elif engine in _EXECUTABLE_COMMENTS and _MODIFIER_WORDS.search(sql):
+        tokens = _without_dml_modifiers(tokens)
     parsed = _parse_all(engine, tokens, sql)
     # A function that runs SQL given as text can hide a write in any query; where the script
     # may call one, the statements that do are walked whole.
@@ -392,6 +405,10 @@ def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
         try:
             tree = next((e for e in parser.parse(chunk, sql) if e is not None), None)
         except ParseError as error:
+            repaired = _repaired(parser, chunk, sql, engine)
+            if repaired is not None:
+                parsed.append((chunk, repaired))
+                continue
             first = error.errors[0] if error.errors else {}
             message = str(first.get("description") or error).splitlines()[0]
             line, col = first.get("line"), first.get("col")
@@ -408,6 +425,86 @@ def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
             parsed.append((chunk, tree))
     parser.reset()
     return parsed
+
+
+def _batches_split(tokens: list[Token], sql: str) -> list[Token]:
+    """T-SQL's ``GO`` on a line of its own ends a batch (sqlcmd and SSMS split the script
+    there, ``GO 5`` runs the batch five times): read it as the ``;`` it stands for."""
+    split: list[Token] = []
+    last = len(tokens) - 1
+    skip_count = False
+    for i, token in enumerate(tokens):
+        if skip_count:
+            skip_count = False
+            continue
+        if token.token_type is not TokenType.COMMAND or token.text.upper() != "GO":
+            split.append(token)
+            continue
+        after = i + 1
+        if after <= last and tokens[after].token_type is TokenType.NUMBER and "\n" not in sql[token.end + 1 : tokens[after].start]:
+            skip_count, after = True, after + 1  # GO 5
+        line_before = i == 0 or "\n" in sql[tokens[i - 1].end + 1 : token.start]
+        line_after = after > last or "\n" in sql[tokens[after - 1].end + 1 : tokens[after].start]
+        if line_before and line_after:
+            split.append(Token(TokenType.SEMICOLON, ";", token.line, token.col, token.start, token.end, token.comments))
+        else:
+            split.append(token)
+            skip_count = False
+    return split
+
+
+def _without_dml_modifiers(tokens: list[Token]) -> list[Token]:
+    """MySQL's ``DELETE LOW_PRIORITY QUICK IGNORE`` and ``UPDATE LOW_PRIORITY IGNORE`` left out.
+
+    They change how rows are locked and errors reported, not which rows; sqlglot's grammar
+    has no place for them, and would read ``UPDATE LOW_PRIORITY t`` as an update of a table
+    named LOW_PRIORITY.
+    """
+    kept: list[Token] = []
+    modifiers: frozenset[str] = frozenset()
+    for token in tokens:
+        if modifiers and token.text.upper() in modifiers:
+            continue
+        modifiers = _DML_MODIFIERS.get(token.token_type, frozenset())
+        kept.append(token)
+    return kept
+
+
+def _repaired(parser: Parser, chunk: list[Token], sql: str, engine: str) -> exp.Expression | None:
+    """A tree for a statement the dialect's servers run but sqlglot's grammar for it rejects.
+
+    MySQL's ``LOAD DATA ... INFILE`` is kept as the command it is, for its tokens to be read;
+    ``SELECT ... INTO OUTFILE 'f'`` is read as the query it exports. None when nothing applies
+    or it still fails.
+    """
+    if engine not in _EXECUTABLE_COMMENTS:
+        return None
+    if chunk[0].text.upper() == "LOAD" and len(chunk) > 1:
+        return exp.Command(this="LOAD", expression=exp.Literal.string(sql[chunk[1].start : chunk[-1].end + 1]))
+    export = _outfile_clause(chunk)
+    if export is None:
+        return None
+    start, end = export
+    try:
+        tree = next((e for e in parser.parse(chunk[:start] + chunk[end:], sql) if e is not None), None)
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError, IndexError):
+        return None
+    if tree is None:
+        return None
+    exported = exp.Export(this=tree)
+    exported.meta["into"] = chunk[start + 1].text.upper()
+    return exported
+
+
+def _outfile_clause(tokens: list[Token]) -> tuple[int, int] | None:
+    """Where ``INTO OUTFILE 'f' [options]`` (or ``INTO DUMPFILE``) sits among the tokens, if it does."""
+    for i in range(len(tokens) - 2):
+        if tokens[i].token_type is TokenType.INTO and tokens[i + 1].text.upper() in ("OUTFILE", "DUMPFILE"):
+            end = i + 2
+            while end < len(tokens) and tokens[end].text.upper() not in _AFTER_OUTFILE:
+                end += 1
+            return i, end
+    return None
 
 
 def _split(tokens: list[Token]) -> list[list[Token]]:

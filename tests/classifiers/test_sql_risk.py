@@ -318,6 +318,46 @@ def test_a_range_given_at_run_time_is_open_ended_and_names_its_parameters(
 @pytest.mark.parametrize(
     ("dialect", "where", "hours", "words"),
     [
+        ("mysql", "DATEDIFF(CURRENT_DATE, d) < 30", 744, "d from CURRENT_DATE - 30 days until now"),
+        ("tsql", "DATEDIFF(day, d, GETDATE()) BETWEEN 0 AND 7", 168, "d from now - 7 days to now"),
+        ("bigquery", "TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), ts, HOUR) < 48", 48, "ts from now - 2 days until now"),
+        ("postgres", "now() - ts < INTERVAL '3 days'", 72, "ts from now - 3 days until now"),
+        ("spark", "d >= add_months(current_date(), -3)", 2256, "d from CURRENT_DATE - 93 days until now"),
+        ("postgres", "d NOT BETWEEN DATE '2024-01-01' AND DATE '2024-01-02'", None, "d is not bounded in time"),
+        ("postgres", "NOT (d < DATE '2024-01-01')", None, "d from 2024-01-01 with no end"),
+        ("postgres", "updated_at > (SELECT max(updated_at) FROM agg)", None, "depends on what a subquery returns when it runs"),
+    ],
+)
+def test_distances_negations_and_subqueries_bound_a_backfill(
+    dialect: str, where: str, hours: float | None, words: str
+) -> None:
+    result = classify_sql(f"INSERT INTO agg SELECT * FROM events WHERE {where}", dialect=dialect)
+
+    [finding] = _backfill_findings(result)
+    assert finding.span_hours == hours, finding
+    assert words in finding.message, finding.message
+
+
+@pytest.mark.parametrize(
+    ("sql", "category", "target"),
+    [
+        ("UPDATE LOW_PRIORITY other_team.orders SET a = 1 WHERE id = 2", Category.WRITE, "other_team.orders"),
+        ("UPDATE LOW_PRIORITY IGNORE other_team.orders SET a = 1", Category.UNSCOPED_UPDATE, "other_team.orders"),
+        ("DELETE QUICK FROM other_team.orders WHERE id = 2", Category.WRITE, "other_team.orders"),
+        ("DELETE LOW_PRIORITY IGNORE FROM other_team.orders", Category.UNSCOPED_DELETE, "other_team.orders"),
+    ],
+)
+def test_mysql_dml_modifiers_do_not_hide_the_target_table(sql: str, category: Category, target: str) -> None:
+    """Ownership rules match the table a write names; a modifier read as the table would let
+    a write to another team's table pass as a write to a table called LOW_PRIORITY."""
+    result = classify_sql(sql, dialect="mysql")
+    assert result.categories == (category,), _explain(result)
+    assert {f.object for f in result.statements[0].findings} == {target}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "where", "hours", "words"),
+    [
         ("postgres", "EXTRACT(MONTH FROM d) = 3", None, "d's month, in every year"),
         ("mysql", "DAYOFWEEK(d) IN (1, 7)", None, "d's day of the week, in every week"),
         ("tsql", "DATEPART(hour, ts) BETWEEN 1 AND 3", None, "ts's hour, in every day"),
