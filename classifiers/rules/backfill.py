@@ -12,6 +12,7 @@ from classifiers.timespan import write_span
 from supervisor.models import Category, Finding
 
 from .common import finding
+from .reads_writes import into_variables
 
 # Writes that produce rows from a source. DELETE and UPDATE change rows in place: their
 # reach is judged by scope, not as a backfill.
@@ -69,7 +70,7 @@ def costly_backfill(expression: exp.Expression, ctx: StatementContext) -> list[F
             )
     for node in nodes.get(exp.Into, ()):
         select = node.parent
-        if isinstance(select, exp.Select):
+        if isinstance(select, exp.Select) and not into_variables(node):
             span = write_span(wheres(select), ctx.now)
             if span is not None and (span.hours is None or span.hours > ctx.backfill_max_hours):
                 name = table_name(node.this)

@@ -129,7 +129,16 @@ def _read(name: str) -> Finding:
 
 
 def _selects_into(expression: exp.Expression) -> bool:
-    return isinstance(expression, exp.Select) and expression.args.get("into") is not None
+    if not isinstance(expression, exp.Select):
+        return False
+    into = expression.args.get("into")
+    return into is not None and not into_variables(into)
+
+
+def into_variables(node: exp.Expression) -> bool:
+    """Whether ``SELECT ... INTO`` sets variables (MySQL's ``INTO @total``) rather than creating a table."""
+    target = node.this
+    return type(target) is exp.Table and type(target.this) in (exp.Parameter, exp.Placeholder)
 
 
 def _copies_database(ctx: StatementContext) -> bool:
@@ -165,6 +174,8 @@ def scoped_write(expression: exp.Expression, ctx: StatementContext) -> list[Find
         name = table_name(node.this)
         found.append(finding(Category.WRITE, name, f"MERGE changes rows of {name} matched by its ON condition"))
     for node in ctx.nodes.get(exp.Into, ()):
+        if into_variables(node):
+            continue  # read_query reports what the query reads
         name = table_name(node.this)
         found.append(finding(Category.WRITE, name, f"SELECT ... INTO creates the table {name}"))
     for node in ctx.nodes.get(exp.Copy, ()):
