@@ -37,6 +37,11 @@ _TOKEN_TYPE = attrgetter("token_type")
 # Looked up once: reading an enum member off its class is slow enough to matter per token.
 _L_PAREN, _R_PAREN, _DOT, _COMMA = TokenType.L_PAREN, TokenType.R_PAREN, TokenType.DOT, TokenType.COMMA
 _NAME_ENDS = frozenset({TokenType.L_PAREN, TokenType.COMMA, TokenType.SEMICOLON})
+_STATEMENT_STARTS = frozenset(
+    {TokenType.DELETE, TokenType.UPDATE, TokenType.INSERT, TokenType.MERGE, TokenType.DROP, TokenType.TRUNCATE,
+     TokenType.ALTER, TokenType.CREATE, TokenType.GRANT, TokenType.REVOKE, TokenType.EXECUTE}
+)
+_CLAUSE_LEADS = frozenset({"THEN", "FOR", "KEY", "ON", "OR", "AND", "BEFORE", "AFTER", "OF", "INSTEAD"})
 # Statements that change nothing a reviewer gates: session and transaction control.
 _NEUTRAL = frozenset(
     {"RESET", "UNSET", "USE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE",
@@ -180,9 +185,30 @@ def _swallowed(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         if write >= 0:
             end = toks.tokens[stop].start if stop < len(toks) else toks.end
             what = f"{toks.word(0)} swallows the statement after it (no ';' between them)"
-            found.extend(_nested_findings(ctx.classify_nested(toks.text[toks.tokens[write].start : end]), what))
+            nested = ctx.classify_nested(toks.text[toks.tokens[write].start : end])
+            starts = _statement_starts(toks, write, stop)
+            if len(starts) > 1 and any(item.category is Category.PARSE_ERROR for item in nested):
+                # Several statements with no ';' between them (DELETE ... then DROP ... on the
+                # next line): each read on its own, from the keyword that starts it.
+                bounds = [toks.tokens[index].start for index in starts] + [end]
+                nested = [item for a, b in pairwise(bounds) for item in ctx.classify_nested(toks.text[a:b])]
+            found.extend(_nested_findings(nested, what))
         start = stop + 1
     return found
+
+
+def _statement_starts(toks: _Tokens, start: int, stop: int) -> list[int]:
+    """Indices in ``[start, stop)`` of the keywords that begin a statement, outside parentheses.
+
+    A keyword that continues a clause is not a start: ``WHEN MATCHED THEN UPDATE``, ``FOR
+    UPDATE``, ``ON DUPLICATE KEY UPDATE``, ``ON DELETE CASCADE``, ``CREATE OR ALTER``.
+    """
+    depth, kinds = toks.depth, toks.kinds
+    return [
+        index
+        for index in range(start, stop)
+        if kinds[index] in _STATEMENT_STARTS and depth[index] == 0 and (index == start or toks.word(index - 1) not in _CLAUSE_LEADS)
+    ]
 
 
 def _batch_end(toks: _Tokens, start: int) -> int:
