@@ -481,15 +481,7 @@ def _difference_comparison(
     else:  # point - column < n: the column is after point - n
         at = point.shifted(-seconds)
         kind = _FLIPPED.get(kind, kind)
-    if kind is exp.EQ:
-        return {column: Bounds(at, _inclusive(at))}
-    if kind in (exp.GT, exp.GTE):
-        return {column: Bounds(at, None)}
-    if kind is exp.LTE:
-        return {column: Bounds(None, _inclusive(at))}
-    if kind is exp.LT:
-        return {column: Bounds(None, at)}
-    return None
+    return {column: _compared(kind, at)}
 
 
 def _in_bounds(condition: exp.In) -> dict[str, Bounds]:
@@ -544,13 +536,18 @@ def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
         kind = _FLIPPED.get(kind, kind)
     if column is None or value is None:
         return _parameter_comparison(condition)
+    return {column: _compared(kind, value)}
+
+
+def _compared(kind: type[exp.Expression], value: Point) -> Bounds:
+    """The bounds ``column <kind> value`` puts on a column, for =, >, >=, < and <=."""
     if kind is exp.EQ:
-        return {column: Bounds(value, _inclusive(value))}
+        return Bounds(value, _inclusive(value))
     if kind in (exp.GT, exp.GTE):
-        return {column: Bounds(value, None)}
+        return Bounds(value, None)
     if kind is exp.LTE:
-        return {column: Bounds(None, _inclusive(value))}
-    return {column: Bounds(None, value)}
+        return Bounds(None, _inclusive(value))
+    return Bounds(None, value)
 
 
 def _parameter_comparison(condition: exp.Expression) -> dict[str, Bounds]:

@@ -316,29 +316,6 @@ def test_a_range_given_at_run_time_is_open_ended_and_names_its_parameters(
 
 
 @pytest.mark.parametrize(
-    ("dialect", "where", "hours", "words"),
-    [
-        ("mysql", "DATEDIFF(CURRENT_DATE, d) < 30", 744, "d from CURRENT_DATE - 30 days until now"),
-        ("tsql", "DATEDIFF(day, d, GETDATE()) BETWEEN 0 AND 7", 168, "d from now - 7 days to now"),
-        ("bigquery", "TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), ts, HOUR) < 48", 48, "ts from now - 2 days until now"),
-        ("postgres", "now() - ts < INTERVAL '3 days'", 72, "ts from now - 3 days until now"),
-        ("spark", "d >= add_months(current_date(), -3)", 2256, "d from CURRENT_DATE - 93 days until now"),
-        ("postgres", "d NOT BETWEEN DATE '2024-01-01' AND DATE '2024-01-02'", None, "d is not bounded in time"),
-        ("postgres", "NOT (d < DATE '2024-01-01')", None, "d from 2024-01-01 with no end"),
-        ("postgres", "updated_at > (SELECT max(updated_at) FROM agg)", None, "depends on what a subquery returns when it runs"),
-    ],
-)
-def test_distances_negations_and_subqueries_bound_a_backfill(
-    dialect: str, where: str, hours: float | None, words: str
-) -> None:
-    result = classify_sql(f"INSERT INTO agg SELECT * FROM events WHERE {where}", dialect=dialect)
-
-    [finding] = _backfill_findings(result)
-    assert finding.span_hours == hours, finding
-    assert words in finding.message, finding.message
-
-
-@pytest.mark.parametrize(
     ("sql", "category", "target"),
     [
         ("UPDATE LOW_PRIORITY other_team.orders SET a = 1 WHERE id = 2", Category.WRITE, "other_team.orders"),
@@ -364,9 +341,17 @@ def test_mysql_dml_modifiers_do_not_hide_the_target_table(sql: str, category: Ca
         ("mysql", "MONTH(d) = 3 AND DAY(d) = 1", None, "d's month and day of the month, in every year"),
         ("mysql", "MONTH(d) = 3 AND YEAR(d) = 2024", 8784, "d from 2024-01-01 to 2025-01-01"),
         ("postgres", "EXTRACT(DOW FROM d) = 1 AND d >= '2024-01-01' AND d < '2024-01-08'", 168, "d from 2024-01-01 to 2024-01-08"),
+        ("mysql", "DATEDIFF(CURRENT_DATE, d) < 30", 744, "d from CURRENT_DATE - 30 days until now"),
+        ("tsql", "DATEDIFF(day, d, GETDATE()) BETWEEN 0 AND 7", 168, "d from now - 7 days to now"),
+        ("bigquery", "TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), ts, HOUR) < 48", 48, "ts from now - 2 days until now"),
+        ("postgres", "now() - ts < INTERVAL '3 days'", 72, "ts from now - 3 days until now"),
+        ("spark", "d >= add_months(current_date(), -3)", 2256, "d from CURRENT_DATE - 93 days until now"),
+        ("postgres", "d NOT BETWEEN DATE '2024-01-01' AND DATE '2024-01-02'", None, "d is not bounded in time"),
+        ("postgres", "NOT (d < DATE '2024-01-01')", None, "d from 2024-01-01 with no end"),
+        ("postgres", "updated_at > (SELECT max(updated_at) FROM agg)", None, "depends on what a subquery returns when it runs"),
     ],
 )
-def test_a_date_part_repeats_in_every_year_unless_the_column_is_bounded(
+def test_the_span_reads_date_parts_distances_negations_and_subqueries(
     dialect: str, where: str, hours: float | None, words: str
 ) -> None:
     result = classify_sql(f"INSERT INTO agg SELECT * FROM events WHERE {where}", dialect=dialect)
