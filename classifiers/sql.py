@@ -431,25 +431,21 @@ def _batches_split(tokens: list[Token], sql: str) -> list[Token]:
     """T-SQL's ``GO`` on a line of its own ends a batch (sqlcmd and SSMS split the script
     there, ``GO 5`` runs the batch five times): read it as the ``;`` it stands for."""
     split: list[Token] = []
-    last = len(tokens) - 1
-    skip_count = False
-    for i, token in enumerate(tokens):
-        if skip_count:
-            skip_count = False
-            continue
-        if token.token_type is not TokenType.COMMAND or token.text.upper() != "GO":
-            split.append(token)
-            continue
-        after = i + 1
-        if after <= last and tokens[after].token_type is TokenType.NUMBER and "\n" not in sql[token.end + 1 : tokens[after].start]:
-            skip_count, after = True, after + 1  # GO 5
-        line_before = i == 0 or "\n" in sql[tokens[i - 1].end + 1 : token.start]
-        line_after = after > last or "\n" in sql[tokens[after - 1].end + 1 : tokens[after].start]
-        if line_before and line_after:
-            split.append(Token(TokenType.SEMICOLON, ";", token.line, token.col, token.start, token.end, token.comments))
-        else:
-            split.append(token)
-            skip_count = False
+    i, last = 0, len(tokens) - 1
+    while i <= last:
+        token = tokens[i]
+        if token.token_type is TokenType.COMMAND and token.text.upper() == "GO":
+            after = i + 1
+            if after <= last and tokens[after].token_type is TokenType.NUMBER and "\n" not in sql[token.end + 1 : tokens[after].start]:
+                after += 1  # GO 5
+            line_before = i == 0 or "\n" in sql[tokens[i - 1].end + 1 : token.start]
+            line_after = after > last or "\n" in sql[tokens[after - 1].end + 1 : tokens[after].start]
+            if line_before and line_after:
+                split.append(Token(TokenType.SEMICOLON, ";", token.line, token.col, token.start, token.end, token.comments))
+                i = after
+                continue
+        split.append(token)
+        i += 1
     return split
 
 

@@ -100,9 +100,9 @@ def _read_findings(expression: exp.Expression, names: list[str]) -> list[Finding
     if not names:
         return [_reads_nothing(type(expression).__name__.upper())]
     if isinstance(expression, exp.Export):
-        if expression.args.get("connection") is None and not expression.args.get("options"):
-            # MySQL's SELECT ... INTO OUTFILE, read as the query it exports (EXPORT DATA has options).
-            into = expression.meta.get("into", "OUTFILE")
+        into = expression.meta.get("into")
+        if into is not None:
+            # MySQL's SELECT ... INTO OUTFILE (or DUMPFILE), read as the query it exports.
             return [finding(Category.READ, name, f"SELECT ... INTO {into} reads {name} and writes its rows to a file on the database server") for name in names]
         return [finding(Category.READ, name, f"EXPORT DATA reads {name} and writes files outside the database") for name in names]
     return [_read(name) for name in names]
