@@ -76,6 +76,8 @@ _MODIFIER_WORDS = re.compile(r"LOW_PRIORITY|QUICK|IGNORE", re.IGNORECASE)
 _AFTER_OUTFILE = frozenset({"FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "INTO"})
 # Dialects whose scripts separate batches with GO on a line of its own.
 _GO_BATCHES = frozenset({"tsql", "fabric"})
+# Such a line, as the client tools find it: on the text's lines, before any SQL is read.
+_GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
 _NO_STATEMENT = "no SQL statement found; pass the statement to check"
@@ -205,6 +207,10 @@ def classify_sql(
             statements = _with_skipped_versions(skipped, statements, name, backfill_max_hours, now)
     if name in BACKSLASH_SWITCHES and "\\" in sql:
         statements = _with_switched_backslashes(sql, statements, name, backfill_max_hours, now)
+    if name in _GO_BATCHES:
+        batches = _GO_LINE.split(sql)
+        if len(batches) > 1:
+            statements = _with_go_lines(batches, statements, name, backfill_max_hours, now)
     return _result(name, statements)
 
 
@@ -277,6 +283,26 @@ def _with_switched_backslashes(
     return _with_extra_risks(
         statements, other, f"read as a server with {BACKSLASH_SWITCHES[dialect]} reads a backslash in a string, the text also does: "
     )
+
+
+def _with_go_lines(
+    batches: list[str], statements: list[StatementClassification], dialect: str, max_hours: float, now: datetime | None
+) -> list[StatementClassification]:
+    """T-SQL text with a line that is only ``GO``: also read it as sqlcmd and SSMS send it.
+
+    They cut the text into batches at such a line wherever it stands, inside a string literal
+    or a comment too, so ``SELECT 'a`` / ``GO`` / ``DROP TABLE t`` / ``GO`` / ``--'`` runs the
+    DROP as a batch of its own, where the tokens read one string. Batches that do not parse are
+    left out (the server rejects them).
+    """
+    other = [
+        statement
+        for batch in batches
+        if batch.strip()
+        for statement in _classify_text(batch, dialect, max_hours, now, 0)
+        if statement.error is None
+    ]
+    return _with_extra_risks(statements, other, "read as sqlcmd and SSMS cut it into batches at each line that is only GO, the text also does: ")
 
 
 def _with_extra_risks(
