@@ -74,6 +74,8 @@ _DML_MODIFIERS = {TokenType.DELETE: frozenset({"LOW_PRIORITY", "QUICK", "IGNORE"
 _MODIFIER_WORDS = re.compile(r"LOW_PRIORITY|QUICK|IGNORE", re.IGNORECASE)
 # Words that end the file options of SELECT ... INTO OUTFILE (and begin the query's next clause).
 _AFTER_OUTFILE = frozenset({"FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "INTO"})
+# The MySQL client's DELIMITER command, on a line of its own.
+_DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 # Dialects whose scripts separate batches with GO on a line of its own.
 _GO_BATCHES = frozenset({"tsql", "fabric"})
 # Such a line, as the client tools find it: on the text's lines, before any SQL is read.
@@ -331,6 +333,13 @@ def _classify_text(
     sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int, switched: bool = False
 ) -> list[StatementClassification]:
     engine = _engine_name(dialect)
+    if dialect in _EXECUTABLE_COMMENTS and "ELIMITER" in sql.upper():
+        pieces = _delimited(sql)
+        if pieces is not None:
+            found = [
+                statement for piece in pieces for statement in _classify_text(piece, dialect, max_hours, now, depth, switched)
+            ]
+            return [statement.model_copy(update={"index": index}) for index, statement in enumerate(found)]
     if dialect in _EXECUTABLE_COMMENTS and ("/*!" in sql or _MARIADB_COMMENT in sql):
         sql = unwrap_executable_comments(sql)
     try:
@@ -428,6 +437,10 @@ def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
         pass
     parsed: Parsed = []
     for chunk in _split(tokens):
+        if len(chunk) == 1 and chunk[0].token_type is TokenType.END:
+            # The END of a block whose statements the ';' inside it cut apart, each read on its own.
+            parsed.append((chunk, exp.EndStatement()))
+            continue
         try:
             tree = next((e for e in parser.parse(chunk, sql) if e is not None), None)
         except ParseError as error:
@@ -451,6 +464,27 @@ def _parse_all(engine: str, tokens: list[Token], sql: str) -> Parsed:
             parsed.append((chunk, tree))
     parser.reset()
     return parsed
+
+
+def _delimited(sql: str) -> list[str] | None:
+    """The statements of a MySQL client script that sets its own delimiter, or None without one.
+
+    ``DELIMITER $$`` on a line of its own makes ``$$`` end a statement until the next such line
+    (so a procedure body can hold ``;``); the client sends each statement on its own and never
+    the DELIMITER line. Where the delimiter is ``;`` the text is left whole, for the tokenizer.
+    """
+    lines = list(_DELIMITER_LINE.finditer(sql))
+    if not lines:
+        return None
+    pieces: list[str] = []
+    delimiter, position = ";", 0
+    for line in lines:
+        text = sql[position : line.start()]
+        pieces.extend([text] if delimiter == ";" else text.split(delimiter))
+        delimiter, position = line.group(1), line.end()
+    text = sql[position:]
+    pieces.extend([text] if delimiter == ";" else text.split(delimiter))
+    return [piece for piece in pieces if piece.strip()]
 
 
 def _batches_split(tokens: list[Token], sql: str) -> list[Token]:
