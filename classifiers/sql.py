@@ -362,7 +362,10 @@ def _classify_text(
         index = len(results)
         # _parse_all makes these itself; testing the exact type skips pydantic's isinstance hook.
         if type(outcome) is StatementClassification:
-            results.append(outcome.model_copy(update={"index": index, "sql": sql[start:end]}))
+            failed = outcome.model_copy(update={"index": index, "sql": sql[start:end]})
+            if len(chunk) > 1 and chunk[0].token_type is TokenType.BEGIN and depth < MAX_NESTING:
+                failed = _with_block_statement(failed, sql[chunk[1].start : end], dialect, max_hours, now, depth)
+            results.append(failed)
             continue
         walk_all = calls_sql and mentions_sql_function(sql[start:end])
         # Most statements have no token that could start or mark a write; finding that out
@@ -383,6 +386,23 @@ def _classify_text(
     if not results:
         return [_failed(0, sql, _NO_STATEMENT, None, None)]
     return results
+
+
+def _with_block_statement(
+    failed: StatementClassification, body: str, dialect: str, max_hours: float, now: datetime | None, depth: int
+) -> StatementClassification:
+    """A block that does not parse (``BEGIN UPDATE t SET a = 1; END;`` in Oracle): what the
+    statement after its BEGIN does is added to the parse error, which stays."""
+    inner = [f for statement in _classify_text(body, dialect, max_hours, now, depth + 1) if statement.error is None for f in statement.findings]
+    if not inner:
+        return failed
+    return StatementClassification(
+        index=failed.index,
+        sql=failed.sql,
+        categories=sort_categories(set(failed.categories) | {f.category for f in inner}),
+        findings=failed.findings + tuple(inner),
+        error=failed.error,
+    )
 
 
 def _write_shape(kinds: list[TokenType]) -> int:

@@ -20,7 +20,7 @@ from .destructive import drop_object, lost_by_alter, overwrite_table, truncate_t
 from .opaque import dynamic_sql, unsupported_command
 from .reads_writes import READ_ROOTS, read_query, scoped_write
 from .scope import delete_without_where, update_without_where, upsert_of_itself
-from .session import session_setting
+from .session import block_call, session_setting
 
 Rule = Callable[[exp.Expression, StatementContext], list[Finding]]
 
@@ -40,6 +40,7 @@ RULES: tuple[Rule, ...] = (
     scoped_write,
     routine_body,
     session_setting,
+    block_call,
     read_query,
 )
 
@@ -64,6 +65,7 @@ TRIGGERS: dict[Rule, frozenset[type[exp.Expression]]] = {
 ROOT_TRIGGERS: dict[Rule, tuple[type[exp.Expression], ...]] = {
     read_query: READ_ROOTS,
     session_setting: (exp.Set, exp.Use),
+    block_call: (exp.Transaction,),
 }
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "TRIGGERS",
     "Rule",
     "access_change",
+    "block_call",
     "costly_backfill",
     "delete_without_where",
     "drop_object",

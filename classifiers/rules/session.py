@@ -131,3 +131,44 @@ def _value(value: object) -> str:
     if isinstance(value, (exp.Literal, exp.Var, exp.Column, exp.Identifier)):
         return str(value.name).upper()
     return ""
+
+
+# Words a transaction's start may carry: isolation levels, access modes, SQLite's locking
+# modes, MySQL's snapshot, Snowflake's NAME.
+_TRANSACTION_WORDS = frozenset(
+    {"TRANSACTION", "TRAN", "WORK", "ISOLATION", "LEVEL", "SERIALIZABLE", "REPEATABLE", "READ", "COMMITTED",
+     "UNCOMMITTED", "SNAPSHOT", "ONLY", "WRITE", "NOT", "DEFERRABLE", "DEFERRED", "IMMEDIATE", "EXCLUSIVE",
+     "WITH", "CONSISTENT", "NAME"}
+)
+
+
+_TRANSACTION_KEYWORDS = frozenset({"TRANSACTION", "TRAN", "WORK"})
+
+
+def block_call(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """``BEGIN`` followed by something that is no transaction mode runs it: in PL/SQL
+    ``BEGIN purge_all; END;`` calls the procedure, which sqlglot reads as a transaction start.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("BEGIN purge_all; END;", dialect="oracle").action_type
+        'sql.opaque'
+    """
+    tokens = ctx.tokens
+    if not isinstance(expression, exp.Transaction) or not tokens or tokens[0].text.upper() != "BEGIN":
+        return []
+    if len(tokens) > 1 and tokens[1].text.upper() in _TRANSACTION_KEYWORDS:
+        return []  # BEGIN TRANSACTION name: what follows names the transaction
+    for mode in expression.args.get("modes") or ():
+        words = str(mode).split()
+        named = len(words) == 2 and words[0].upper() == "NAME"  # Snowflake: BEGIN TRANSACTION NAME t1
+        if not named and any(word.upper().strip(",") not in _TRANSACTION_WORDS for word in words):
+            return [
+                finding(
+                    Category.OPAQUE,
+                    None,
+                    f"BEGIN {mode} is no transaction mode: in a procedural block it runs {words[0]}, whose effect cannot be known from the text",
+                )
+            ]
+    return []
+
