@@ -333,7 +333,7 @@ def _classify_text(
     sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int, switched: bool = False
 ) -> list[StatementClassification]:
     engine = _engine_name(dialect)
-    if dialect in _EXECUTABLE_COMMENTS and "ELIMITER" in sql.upper():
+    if dialect in _EXECUTABLE_COMMENTS:
         pieces = _delimited(sql)
         if pieces is not None:
             found = [
