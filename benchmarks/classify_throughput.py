@@ -17,6 +17,8 @@ What is measured (all in one process, against the same sqlglot build):
 3. The same paired measurement for each kind of statement on its own: the reads, which take
    the classifier's short path, and everything else (writes, DDL, session commands), which is
    walked and judged by every rule that applies.
+   Then the same paired measurement with every rule switched off (the statements are still
+   tokenized, parsed, indexed and reported): the most that any work on the rules could reach.
 4. Per-statement latency: each line of ``throughput.sql`` parsed with ``sqlglot.parse_one``
    and classified with ``classify_sql`` on its own (p50 and p99, microseconds).
 5. Detection on ``external.jsonl`` (statements and labels taken from other projects' test
@@ -41,7 +43,8 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -49,6 +52,7 @@ import sqlglot
 import sqlglot.parser
 from tables import markdown, render  # benchmarks/tables.py, beside this script
 
+import classifiers.sql
 from classifiers import classify_sql
 from supervisor.models import Category
 
@@ -124,6 +128,20 @@ def measure_paired(lines: Sequence[str], chunk: int, repeat: int) -> tuple[list[
         parse_s.append(totals["parse"])
         classify_s.append(totals["classify"])
     return parse_s, classify_s
+
+
+@contextmanager
+def rules_switched_off() -> Iterator[None]:
+    """Classify with no rule at all: what is left is the cost of reading and reporting."""
+    module = classifiers.sql
+    saved = module.RULES
+    module.RULES = ()
+    module._rules_for.cache_clear()
+    try:
+        yield
+    finally:
+        module.RULES = saved
+        module._rules_for.cache_clear()
 
 
 def percentile(values: Sequence[float], pct: int) -> float:
@@ -266,6 +284,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(["statements", "count", "parse st/s", "classify st/s", "ratio"], kind_rows))
     print()
 
+    with rules_switched_off():
+        bare_parse, bare_classify = measure_paired(lines, args.chunk, args.repeat)
+    ceiling = statistics.median(p / c for p, c in zip(bare_parse, bare_classify))
+    print("## The ceiling: every rule switched off\n")
+    print("The same paired measurement, with statements still tokenized, parsed, indexed and reported,")
+    print("but judged by no rule: no work on the rules can take the ratio above this.\n")
+    print(f"classification without rules / parsing throughput: {ceiling:.2f}\n")
+
     parse_us, classify_us = measure_latency(lines)
     latency = {name: (percentile(us, 50), percentile(us, 99))
                for name, us in (("sqlglot.parse_one", parse_us), ("trustladder classify", classify_us))}
@@ -294,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{min(paired):.2f} to {max(paired):.2f}; target >= {TARGET_RATIO}); whole-file runs {ratio_median:.2f} median of "
           f"per-run ratios, {ratio_best:.2f} on best times.\n")
     print("By kind, in paired chunks: " + "; ".join(f"{row[0]} ({row[1]}) {row[4]}" for row in kind_rows) + ".\n")
+    print(f"With every rule switched off (the ceiling for any work on the rules): {ceiling:.2f}.\n")
     naive, ours = gate_rows
     print(f"On {len(entries)} externally labelled statements, a naive regex gate misses {naive[1]} risky "
           f"entries and flags {naive[2]} safe ones; trustladder misses {ours[1]} and flags {ours[2]}.")

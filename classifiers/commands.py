@@ -68,8 +68,8 @@ class _Tokens:
     """The statement's tokens read as upper-cased words (strings kept apart), with paren depth.
 
     ``text`` is what the tokens' offsets point into and ``end`` where the statement ends in it.
-    A word is upper-cased when a handler asks for it and depths are counted on first use: most
-    handlers read a few words of a statement that may be long.
+    The words are upper-cased in one pass when a handler first asks for one, and depths are
+    counted on first use: most statements reach no handler that needs them.
     """
 
     def __init__(
@@ -80,20 +80,30 @@ class _Tokens:
         self.end = end
         self.kinds = list(map(_TOKEN_TYPE, tokens)) if kinds is None else kinds
         self._depth: list[int] | None = None
+        self._upper: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
 
+    @property
+    def upper(self) -> list[str]:
+        """Every token's upper-cased word; '' for a string literal."""
+        if self._upper is None:
+            self._upper = [
+                "" if kind in _STRINGS else token.text.upper() for token, kind in zip(self.tokens, self.kinds)
+            ]
+        return self._upper
+
     def word(self, index: int) -> str:
         """The upper-cased word at ``index``; '' for a string literal or past either end."""
-        if 0 <= index < len(self.tokens) and self.kinds[index] not in _STRINGS:
-            return self.tokens[index].text.upper()
-        return ""
+        upper = self.upper
+        return upper[index] if 0 <= index < len(upper) else ""
 
     def words(self, start: int = 0, stop: int | None = None) -> list[str]:
         """The words from ``start`` up to ``stop`` (the end when None), as ``word`` reads them."""
-        stop = len(self.tokens) if stop is None else min(stop, len(self.tokens))
-        return [self.word(index) for index in range(max(start, 0), stop)]
+        if stop is not None and stop < 0:
+            return []
+        return self.upper[max(start, 0) : stop]
 
     @property
     def depth(self) -> list[int]:
@@ -112,11 +122,18 @@ class _Tokens:
 
     def top(self, word: str, start: int = 0) -> int:
         """Index of the first occurrence of ``word`` outside parentheses, or -1."""
-        depth, kinds, tokens = self.depth, self.kinds, self.tokens
-        for index in range(start, len(tokens)):
-            if depth[index] == 0 and kinds[index] not in _STRINGS and tokens[index].text.upper() == word:
-                return index
-        return -1
+        upper = self.upper
+        if word not in upper:
+            return -1
+        depth = self.depth
+        index = max(start, 0) - 1
+        try:
+            while True:
+                index = upper.index(word, index + 1)
+                if depth[index] == 0:
+                    return index
+        except ValueError:
+            return -1
 
     def object_after(self, index: int) -> str | None:
         """The dotted object name starting at or after ``index``, skipping kind words."""
@@ -531,7 +548,7 @@ def _data_loss_clause(words: list[str], toks: _Tokens, name: str | None, begin: 
 
 def _pair_in(words: list[str], first: str, second: str) -> bool:
     """Whether ``first`` is directly followed by ``second`` among the words."""
-    return any(a == first and b == second for a, b in pairwise(words))
+    return first in words and second in words and any(a == first and b == second for a, b in pairwise(words))
 
 
 def _clauses(toks: _Tokens, start: int) -> list[tuple[int, int]]:

@@ -8,7 +8,7 @@ from itertools import islice
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from classifiers.context import dialect_engine
+from classifiers.context import StatementContext, dialect_engine
 from supervisor.models import Category, Finding
 
 MAX_SHOWN = 80
@@ -29,21 +29,74 @@ def finding(category: Category, obj: str | None, message: str, span_hours: float
 _MAX_RENDERED_NODES = 200
 
 
-def shown(node: exp.Expression | None, dialect: str) -> str:
-    """A short rendering of an expression for a message; never fails."""
+def shown(node: exp.Expression | None, ctx: StatementContext) -> str:
+    """A short rendering of an expression for a message, as the statement writes it; never fails.
+
+    A predicate made of columns, literals, comparisons, AND/OR and parentheses is shown as its
+    text in the statement, which is what the reviewer wrote; anything else is rendered by
+    sqlglot's generator, which copies the tree first and costs many times more.
+    """
     if node is None:
         return ""
+    span = _written_span(node, ctx.source)
+    if span is not None:
+        text = " ".join(ctx.source[span[0] : span[1] + 1].split())
+        return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
     try:
         if next(islice(node.walk(), _MAX_RENDERED_NODES, None), None) is not None:
-            text = _first_parts(node, dialect)
+            text = _first_parts(node, ctx)
         else:
-            text = node.sql(dialect=dialect_engine(dialect))
+            text = node.sql(dialect=dialect_engine(ctx.dialect))
     except (RecursionError, SqlglotError, ValueError, TypeError, KeyError):
         return type(node).__name__
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
-def _first_parts(node: exp.Expression, dialect: str) -> str:
+def _written_span(node: exp.Expr, source: str, depth: int = 0) -> tuple[int, int] | None:
+    """The offsets of the first and last character of a simple predicate in ``source``, or None.
+
+    The parser records where each identifier and literal was written; a column spans its
+    parts, an operator its operands, parentheses the characters around what they hold. Any
+    other node, or a position that does not hold what the node says (a tree read from other
+    text), gives None.
+    """
+    kind = type(node)
+    if kind is exp.Literal or kind is exp.Identifier:
+        meta = node.meta
+        start, end = meta.get("start"), meta.get("end")
+        if start is None or end is None:
+            return None
+        written = source[start : end + 1]
+        value = node.this
+        same = written == value if kind is exp.Literal and not node.is_string else value in written
+        return (start, end) if same else None
+    if depth > 32:
+        return None
+    if isinstance(node, exp.Column):
+        parts = node.parts
+        first, last = _written_span(parts[0], source, depth + 1), _written_span(parts[-1], source, depth + 1)
+        return (first[0], last[1]) if first and last and first[0] <= last[1] else None
+    if kind in _WRITTEN_BINARY:
+        left, right = _written_span(node.this, source, depth + 1), _written_span(node.expression, source, depth + 1)
+        return (left[0], right[1]) if left and right and left[1] < right[0] else None
+    if kind is exp.Paren:
+        inner = _written_span(node.this, source, depth + 1)
+        if inner is None:
+            return None
+        before = len(source[: inner[0]].rstrip()) - 1
+        after = len(source) - len(source[inner[1] + 1 :].lstrip())
+        if before >= 0 and after < len(source) and source[before] == "(" and source[after] == ")":
+            return before, after
+    return None
+
+
+# Operators whose text lies between their operands'.
+_WRITTEN_BINARY = frozenset(
+    {exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Add, exp.Sub, exp.Mul, exp.Div}
+)
+
+
+def _first_parts(node: exp.Expression, ctx: StatementContext) -> str:
     """A large expression by its first few parts: the first branches of an AND/OR chain, the
     first values of an IN list; anything else by its kind."""
     if isinstance(node, exp.Connector):
@@ -57,10 +110,10 @@ def _first_parts(node: exp.Expression, dialect: str) -> str:
             else:
                 branches.append(item)
         rest = word + "..." if pending else ""
-        return word.join(shown(branch, dialect) for branch in branches) + rest
+        return word.join(shown(branch, ctx) for branch in branches) + rest
     if isinstance(node, exp.In) and node.expressions:
-        values = ", ".join(shown(value, dialect) for value in node.expressions[:3])
-        return f"{shown(node.this, dialect)} IN ({values}, ...)"
+        values = ", ".join(shown(value, ctx) for value in node.expressions[:3])
+        return f"{shown(node.this, ctx)} IN ({values}, ...)"
     return f"a {type(node).__name__.upper()} too large to show"
 
 

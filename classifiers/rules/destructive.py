@@ -57,7 +57,7 @@ def drop_object(expression: exp.Expression, ctx: StatementContext) -> list[Findi
                 found.append(finding(Category.ACCESS_CHANGE, name, f"DROP {kind} {name} changes who may see what"))
     for node in ctx.nodes.get(exp.DropPartition, ()):
         owner = table_name(node.parent.this) if isinstance(node.parent, exp.Alter) else None
-        found.append(finding(Category.DROP, owner, f"ALTER TABLE {owner} DROP PARTITION {shown(node, ctx.dialect).removeprefix('DROP ')} deletes the partition's rows"))
+        found.append(finding(Category.DROP, owner, f"ALTER TABLE {owner} DROP PARTITION {shown(node, ctx).removeprefix('DROP ')} deletes the partition's rows"))
     return found
 
 
@@ -111,7 +111,7 @@ def overwrite_table(expression: exp.Expression, ctx: StatementContext) -> list[F
             found.append(finding(Category.OVERWRITE, name, f"INSERT OVERWRITE replaces the existing rows of {name}"))
         elif args.get("where") is not None:
             name = table_name(node.this)
-            condition = shown(args["where"], ctx.dialect)
+            condition = shown(args["where"], ctx)
             found.append(finding(Category.OVERWRITE, name, f"INSERT ... REPLACE WHERE {condition} replaces the matching rows of {name}"))
         elif args.get("using"):
             name = table_name(node.this)

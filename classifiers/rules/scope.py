@@ -157,16 +157,16 @@ def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Merge, 
         if any(when.args.get("source") for when in acting):
             # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON condition matches to nothing.
             if truth is False:
-                found.append((merge, f"joins on a condition that never holds ({shown(on, ctx.dialect)}), so no target row is matched"))
+                found.append((merge, f"joins on a condition that never holds ({shown(on, ctx)}), so no target row is matched"))
             continue
         if not isinstance(on, exp.Expression):
             found.append((merge, "has no ON condition"))
         elif truth is True:
-            found.append((merge, f"joins on an always-true condition ({shown(on, ctx.dialect)})"))
+            found.append((merge, f"joins on an always-true condition ({shown(on, ctx)})"))
         elif not _refers_to(on, target_names(merge.this), []):
-            found.append((merge, f"joins on a condition ({shown(on, ctx.dialect)}) that does not refer to any of its target's columns"))
+            found.append((merge, f"joins on a condition ({shown(on, ctx)}) that does not refer to any of its target's columns"))
         elif _self_key_join(merge.args.get("using"), own, on, target_names(merge.this)):
-            found.append((merge, f"joins its target to itself on its own key ({shown(on, ctx.dialect)}), so every row matches"))
+            found.append((merge, f"joins its target to itself on its own key ({shown(on, ctx)}), so every row matches"))
     return found
 
 
@@ -207,7 +207,7 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
         # The target joined to itself only on its own key: every row matches itself.
         links = [c for c in [where, *join_conditions] if c is not None]
         if links and all(_pairs_keys(c, selves, names - selves) for c in links):
-            return f"joins its target to itself on its own key ({shown(links[0], ctx.dialect)}), so every row matches"
+            return f"joins its target to itself on its own key ({shown(links[0], ctx)}), so every row matches"
     if where is None:
         if any(_refers_to(on, names, others) for on in join_conditions):
             return None
@@ -218,12 +218,12 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
     if truth is False:
         return None
     if truth is True:
-        return f"has an always-true WHERE ({shown(where, ctx.dialect)})"
+        return f"has an always-true WHERE ({shown(where, ctx)})"
     if _refers_to(where, names, others) or any(_refers_to(on, names, others) for on in join_conditions):
         return None
     if others:
         return f"has no predicate joining its target to {', '.join(others)}"
-    return f"has a WHERE ({shown(where, ctx.dialect)}) that does not refer to any of its target's columns"
+    return f"has a WHERE ({shown(where, ctx)}) that does not refer to any of its target's columns"
 
 
 def _joins(

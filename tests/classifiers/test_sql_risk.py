@@ -316,6 +316,26 @@ def test_a_range_given_at_run_time_is_open_ended_and_names_its_parameters(
 
 
 @pytest.mark.parametrize(
+    ("dialect", "sql", "shown"),
+    [
+        # As written: spacing, case and quotes of the statement, with its line breaks folded.
+        ("postgres", "DELETE FROM t WHERE 1=1", "(1=1)"),
+        ("postgres", "UPDATE t SET a = 1 WHERE id = 5 OR (1 =\n   1)", "(id = 5 OR (1 = 1))"),
+        ("postgres", 'DELETE FROM t WHERE "S"."Flag" = \'y\'', "(\"S\".\"Flag\" = 'y')"),
+        ("tsql", "DELETE FROM [t] WHERE [s].[a] = [s].[a]", "([s].[a] = [s].[a])"),
+        ("snowflake", "MERGE INTO t USING s ON 2>1 WHEN MATCHED THEN DELETE", "(2>1)"),
+        # What carries no position (TRUE, NULL, a subquery) is rendered by sqlglot.
+        ("postgres", "DELETE FROM t WHERE true", "(TRUE)"),
+        ("postgres", "DELETE FROM t WHERE x is null or x is not null", "(x IS NULL OR x IS NOT NULL)"),
+    ],
+)
+def test_a_finding_shows_the_predicate_as_the_statement_writes_it(dialect: str, sql: str, shown: str) -> None:
+    result = classify_sql(sql, dialect=dialect)
+    messages = [f.message for f in result.statements[0].findings if f.category.is_risky]
+    assert any(shown in message for message in messages), _explain(result)
+
+
+@pytest.mark.parametrize(
     ("sql", "category", "target"),
     [
         ("UPDATE LOW_PRIORITY other_team.orders SET a = 1 WHERE id = 2", Category.WRITE, "other_team.orders"),
