@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -398,6 +399,9 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
             return bool(compare(a, b))
         if type(node) in _REFLEXIVE and _same_value(left, right):
             return True  # LOWER(x) = LOWER(x)
+        bounded = _against_never_negative(type(node), node.this, node.expression)
+        if bounded is not None:
+            return bounded
     elif isinstance(node, exp.Paren):
         return _truth(node.this, own)
     elif isinstance(node, exp.Boolean):
@@ -470,6 +474,42 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
     return None
 
 
+def _against_never_negative(kind: type[exp.Expression], left: exp.Expression, right: exp.Expression) -> bool | None:
+    """A comparison of a value that is never negative (``LENGTH(s)``, ``ABS(x)``) with a number.
+
+    ``LENGTH(s) >= 0`` and ``ABS(x) > -1`` hold on every row where the value is not null (as
+    ``x = x`` does); ``ABS(x) < 0`` holds on none. Any other bound depends on the row.
+    """
+    bound = _constant(right)
+    if type(bound) is float and _never_negative(_bare(left)):
+        return _ABOVE_ZERO[kind](bound)
+    bound = _constant(left)
+    if type(bound) is float and _never_negative(_bare(right)):
+        return _ABOVE_ZERO[_FLIPPED[kind]](bound)
+    return None
+
+
+def _never_negative(node: object) -> bool:
+    if type(node) in _NEVER_NEGATIVE:
+        return True
+    return type(node) is exp.Anonymous and node.name.upper() in _NEVER_NEGATIVE_NAMES  # type: ignore[attr-defined]
+
+
+# Functions whose value is never below 0 wherever it is not null (EXP can round to 0).
+_NEVER_NEGATIVE = frozenset({exp.Length, exp.ByteLength, exp.Abs, exp.Exp})
+# The same functions where sqlglot keeps them as plain calls in some dialects.
+_NEVER_NEGATIVE_NAMES = frozenset(
+    {"LENGTH", "LEN", "CHAR_LENGTH", "CHARACTER_LENGTH", "OCTET_LENGTH", "BIT_LENGTH", "DATALENGTH", "ABS", "EXP"}
+)
+# What a comparison of such a value with a number c says: true or false on every row, or None.
+_ABOVE_ZERO: dict[type[exp.Expression], Callable[[float], bool | None]] = {
+    exp.GTE: lambda c: True if c <= 0 else None,
+    exp.GT: lambda c: True if c < 0 else None,
+    exp.LT: lambda c: False if c <= 0 else None,
+    exp.LTE: lambda c: False if c < 0 else None,
+    exp.EQ: lambda c: False if c < 0 else None,
+    exp.NEQ: lambda c: True if c < 0 else None,
+}
 # Regular expressions that match any text: taken as matching every value, failing closed where
 # an engine's full-match rules make '' or '.*' miss some (an empty string, a newline).
 _ANY_TEXT = frozenset({"", ".*", "^.*", ".*$", "^.*$", "^", "$", "(.*)", "^(.*)$"})
@@ -477,7 +517,7 @@ _ANY_TEXT = frozenset({"", ".*", "^.*", ".*$", "^.*$", "^", "$", "(.*)", "^(.*)$
 _COMPLEMENTS = {
     exp.GT: exp.LTE, exp.LTE: exp.GT, exp.LT: exp.GTE, exp.GTE: exp.LT, exp.EQ: exp.NEQ, exp.NEQ: exp.EQ,
 }
-_FLIPPED = {exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
+_FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
 
 
 def _disjuncts(node: exp.Or) -> list[exp.Expression]:
