@@ -280,7 +280,7 @@ def _remainder(ctx: StatementContext) -> list[Token] | None:
     tokens = ctx.tokens
     if len(tokens) == 2 and tokens[0].token_type in _COMMAND_TOKENS and tokens[1].token_type == TokenType.STRING:
         try:
-            return tokenizer_for(ctx.dialect).tokenize(ctx.source[tokens[0].end + 1 : ctx.end])
+            return tokenizer_for(ctx.dialect, ctx.switched).tokenize(ctx.source[tokens[0].end + 1 : ctx.end])
         except (TokenError, RecursionError):
             return None
     return None

@@ -72,6 +72,8 @@ class StatementContext:
             EXECUTE IMMEDIATE, a procedure body, the statement behind EXPLAIN ANALYZE).
         kinds: the token types of ``tokens``, in order, or None when not collected; a rule can
             then tell from one lookup that a clause's keyword is absent.
+        switched: the text is read with a backslash in a string taken the other way from the
+            dialect's default (see ``BACKSLASH_SWITCHES``); text re-read from it is read so too.
     """
 
     dialect: str
@@ -83,6 +85,7 @@ class StatementContext:
     now: datetime | None
     classify_nested: Callable[[str], list[Finding]]
     kinds: Sequence[TokenType] | None = None
+    switched: bool = False
     nodes: dict[type[exp.Expression], list[exp.Expression]] = field(default_factory=dict)
 
     def index(self, root: exp.Expression, *, shallow: bool = False) -> None:

@@ -364,7 +364,7 @@ def _classify_text(
         if type(outcome) is StatementClassification:
             failed = outcome.model_copy(update={"index": index, "sql": sql[start:end]})
             if len(chunk) > 1 and chunk[0].token_type is TokenType.BEGIN and depth < MAX_NESTING:
-                failed = _with_block_statement(failed, sql[chunk[1].start : end], dialect, max_hours, now, depth)
+                failed = _with_block_statement(failed, sql[chunk[1].start : end], dialect, max_hours, now, depth, switched)
             results.append(failed)
             continue
         walk_all = calls_sql and mentions_sql_function(sql[start:end])
@@ -381,7 +381,7 @@ def _classify_text(
             results.append(_statement(index, sql[start:end], _READ_ONLY, read_tables(outcome)))
             continue
         results.append(
-            _classify_statement(index, sql[start:end], outcome, chunk, kinds, sql, end, dialect, max_hours, now, depth, shape)
+            _classify_statement(index, sql[start:end], outcome, chunk, kinds, sql, end, dialect, max_hours, now, depth, shape, switched)
         )
     if not results:
         return [_failed(0, sql, _NO_STATEMENT, None, None)]
@@ -389,11 +389,19 @@ def _classify_text(
 
 
 def _with_block_statement(
-    failed: StatementClassification, body: str, dialect: str, max_hours: float, now: datetime | None, depth: int
+    failed: StatementClassification,
+    body: str,
+    dialect: str,
+    max_hours: float,
+    now: datetime | None,
+    depth: int,
+    switched: bool = False,
 ) -> StatementClassification:
     """A block that does not parse (``BEGIN UPDATE t SET a = 1; END;`` in Oracle): what the
     statement after its BEGIN does is added to the parse error, which stays."""
-    inner = [f for statement in _classify_text(body, dialect, max_hours, now, depth + 1) if statement.error is None for f in statement.findings]
+    inner = [
+        f for statement in _classify_text(body, dialect, max_hours, now, depth + 1, switched) if statement.error is None for f in statement.findings
+    ]
     if not inner:
         return failed
     return StatementClassification(
@@ -611,18 +619,19 @@ def _classify_statement(
     now: datetime | None,
     depth: int,
     shape: int,
+    switched: bool = False,
 ) -> StatementClassification:
     def nested(inner: str) -> list[Finding]:
         if depth >= MAX_NESTING:
             return [finding(Category.OPAQUE, None, "SQL nested in SQL too many times to read")]
-        found = _classify_text(inner, dialect, max_hours, now, depth + 1)
+        found = _classify_text(inner, dialect, max_hours, now, depth + 1, switched)
         return [f for statement in found for f in statement.findings]
 
     if _is_alias_or_column(type(expression)) and _is_start_transaction(tokens):
         return StatementClassification(index=index, sql=text, categories=(), findings=())
     findings: list[Finding] = []
     # Positional: binding nine keywords costs as much as the rest of building the context.
-    ctx = StatementContext(_engine_name(dialect), text, source, end, tokens, max_hours, now, nested, kinds)
+    ctx = StatementContext(_engine_name(dialect), text, source, end, tokens, max_hours, now, nested, kinds, switched)
     try:
         # A read that leads with its keyword (EXPORT DATA, DESCRIBE) still names the tables it reads.
         ctx.index(expression, shallow=shape == _SIMPLE and not isinstance(expression, READ_ROOTS))
