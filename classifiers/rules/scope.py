@@ -399,7 +399,7 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
             return bool(compare(a, b))
         if type(node) in _REFLEXIVE and _same_value(left, right):
             return True  # LOWER(x) = LOWER(x)
-        bounded = _against_never_negative(type(node), node.this, node.expression)
+        bounded = _against_bound(type(node), node.this, node.expression)
         if bounded is not None:
             return bounded
     elif isinstance(node, exp.Paren):
@@ -464,6 +464,14 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
             return True  # x ~ '.*' matches every value that is not null (but a newline, in some engines)
     elif isinstance(node, exp.Exists) and own and _reads_back(node, own):
         return True
+    elif isinstance(node, (exp.Case, exp.If)):
+        # Every branch true (``CASE WHEN a THEN TRUE ELSE TRUE END``), or every branch false; a
+        # CASE without ELSE gives NULL where no branch matches, which holds on no row.
+        truths = [False if value is None else _truth(value, own) for value in _outcomes(node)]
+        if all(truth is True for truth in truths):
+            return True
+        if all(truth is False for truth in truths):
+            return False
     if _maybe_constant(node) and node.find(exp.Column, exp.Placeholder, exp.Parameter, exp.Subquery) is None:
         folded = _fold(node)
         if isinstance(folded, exp.Boolean):
@@ -474,25 +482,36 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
     return None
 
 
-def _against_never_negative(kind: type[exp.Expression], left: exp.Expression, right: exp.Expression) -> bool | None:
-    """A comparison of a value that is never negative (``LENGTH(s)``, ``ABS(x)``) with a number.
+def _against_bound(kind: type[exp.Expression], left: exp.Expression, right: exp.Expression) -> bool | None:
+    """A comparison with a number of a value that never crosses a bound of its own.
 
-    ``LENGTH(s) >= 0`` and ``ABS(x) > -1`` hold on every row where the value is not null (as
-    ``x = x`` does); ``ABS(x) < 0`` holds on none. Any other bound depends on the row.
+    ``LENGTH(s) >= 0``, ``ABS(x) > -1`` and ``GREATEST(x, 1) > 0`` hold on every row where the
+    value is not null (as ``x = x`` does); ``LEAST(x, 5) > 9`` holds on none. Any other
+    comparison depends on the row.
     """
-    bound = _constant(right)
-    if type(bound) is float and _never_negative(_bare(left)):
-        return _ABOVE_ZERO[kind](bound)
-    bound = _constant(left)
-    if type(bound) is float and _never_negative(_bare(right)):
-        return _ABOVE_ZERO[_FLIPPED[kind]](bound)
+    for value, number, operator in ((left, right, kind), (right, left, _FLIPPED[kind])):
+        bound = _constant(number)
+        if type(bound) is not float:
+            continue
+        low, high = _range_of(_bare(value))
+        verdict = _ABOVE[operator](low, bound) if low is not None else None
+        if verdict is None and high is not None:
+            verdict = _BELOW[operator](high, bound)
+        if verdict is not None:
+            return verdict
     return None
 
 
-def _never_negative(node: object) -> bool:
-    if type(node) in _NEVER_NEGATIVE:
-        return True
-    return type(node) is exp.Anonymous and node.name.upper() in _NEVER_NEGATIVE_NAMES  # type: ignore[attr-defined]
+def _range_of(node: object) -> tuple[float | None, float | None]:
+    """The least and greatest value an expression can take on any row (None: no such bound)."""
+    kind = type(node)
+    if kind in _NEVER_NEGATIVE or (kind is exp.Anonymous and node.name.upper() in _NEVER_NEGATIVE_NAMES):  # type: ignore[attr-defined]
+        return 0.0, None
+    if kind is exp.Greatest or kind is exp.Least:
+        numbers = [n for n in map(_constant, [node.this, *node.expressions]) if type(n) is float]  # type: ignore[attr-defined]
+        if numbers:
+            return (max(numbers), None) if kind is exp.Greatest else (None, min(numbers))
+    return None, None
 
 
 # Functions whose value is never below 0 wherever it is not null (EXP can round to 0).
@@ -501,14 +520,24 @@ _NEVER_NEGATIVE = frozenset({exp.Length, exp.ByteLength, exp.Abs, exp.Exp})
 _NEVER_NEGATIVE_NAMES = frozenset(
     {"LENGTH", "LEN", "CHAR_LENGTH", "CHARACTER_LENGTH", "OCTET_LENGTH", "BIT_LENGTH", "DATALENGTH", "ABS", "EXP"}
 )
-# What a comparison of such a value with a number c says: true or false on every row, or None.
-_ABOVE_ZERO: dict[type[exp.Expression], Callable[[float], bool | None]] = {
-    exp.GTE: lambda c: True if c <= 0 else None,
-    exp.GT: lambda c: True if c < 0 else None,
-    exp.LT: lambda c: False if c <= 0 else None,
-    exp.LTE: lambda c: False if c < 0 else None,
-    exp.EQ: lambda c: False if c < 0 else None,
-    exp.NEQ: lambda c: True if c < 0 else None,
+# What comparing a value with a number c says on every row, given the least value it takes
+# (_ABOVE) or the greatest (_BELOW): true, false, or None when that depends on the row.
+_Verdict = Callable[[float, float], "bool | None"]
+_ABOVE: dict[type[exp.Expression], _Verdict] = {
+    exp.GTE: lambda low, c: True if low >= c else None,
+    exp.GT: lambda low, c: True if low > c else None,
+    exp.LT: lambda low, c: False if low >= c else None,
+    exp.LTE: lambda low, c: False if low > c else None,
+    exp.EQ: lambda low, c: False if low > c else None,
+    exp.NEQ: lambda low, c: True if low > c else None,
+}
+_BELOW: dict[type[exp.Expression], _Verdict] = {
+    exp.LTE: lambda high, c: True if high <= c else None,
+    exp.LT: lambda high, c: True if high < c else None,
+    exp.GT: lambda high, c: False if high <= c else None,
+    exp.GTE: lambda high, c: False if high < c else None,
+    exp.EQ: lambda high, c: False if high < c else None,
+    exp.NEQ: lambda high, c: True if high < c else None,
 }
 # Regular expressions that match any text: taken as matching every value, failing closed where
 # an engine's full-match rules make '' or '.*' miss some (an empty string, a newline).
@@ -841,6 +870,13 @@ def _folded(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().rstrip(" ")
 
 
+def _outcomes(node: exp.Case | exp.If) -> list[exp.Expression | None]:
+    """The values a CASE or IF can give: each THEN, then the ELSE (None when there is none)."""
+    if isinstance(node, exp.Case):
+        return [branch.args.get("true") for branch in node.args.get("ifs") or ()] + [node.args.get("default")]
+    return [node.args.get("true"), node.args.get("false")]
+
+
 def _number(node: exp.Literal) -> float | None:
     try:
         return float(node.this)
@@ -851,6 +887,10 @@ def _number(node: exp.Literal) -> float | None:
 def _constant(node: exp.Expression | None) -> float | str | None:
     while isinstance(node, exp.Paren):
         node = node.this
+    if isinstance(node, (exp.Case, exp.If)):
+        # The same value whichever branch is taken (``IIF(x > 0, 1, 1)``); no ELSE gives NULL.
+        values = {None if value is None else _constant(value) for value in _outcomes(node)}
+        return values.pop() if len(values) == 1 else None
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         value = _number(node.this)
         return -value if value is not None else None
