@@ -386,7 +386,10 @@ def _truth(node: exp.Expression, own: str | None = None) -> bool | None:
             if type(right) is exp.Literal:
                 return None
             if type(right) is exp.Any and type(node) is exp.EQ:
-                return True if own and isinstance(right.this, exp.Subquery) and _reads_back(node, own) else None
+                listed = _unwrapped(right.this)
+                if type(listed) is exp.Array:  # x = ANY(ARRAY[x, ...]) is x IN (x, ...)
+                    return True if any(_same_value(left, value) for value in listed.expressions) else None
+                return True if own and isinstance(listed, exp.Subquery) and _reads_back(node, own) else None
             if _same_value(left, right):
                 return type(node) in _REFLEXIVE
             return None
