@@ -367,7 +367,7 @@ def _bounds(condition: exp.Expression) -> dict[str, Bounds]:
         # A known end shows the column holds times; without one, only its name can.
         if low or high or ((low_params or high_params) and _looks_like_time_column(subject)):
             unmeasured = Unmeasured(low_params, high_params) if low_params or high_params else None
-            return {column: Bounds(low, _inclusive(high), unmeasured)}
+            return {column: Bounds(low, _inclusive(high, subject), unmeasured)}
         return {}
     if isinstance(condition, exp.In):
         return _in_bounds(condition)
@@ -506,7 +506,7 @@ def _in_bounds(condition: exp.In) -> dict[str, Bounds]:
     if all(points):
         known = [p for p in points if p is not None]
         if len({p.relative for p in known}) == 1:
-            return {column: Bounds(min(known, key=_key), _inclusive(max(known, key=_key)))}
+            return {column: Bounds(min(known, key=_key), _inclusive(max(known, key=_key), subject))}
         return {}
     if len(values) == 1:
         return {}  # IN (:day) is one value, as ``=`` is
@@ -528,25 +528,27 @@ def _comparison(condition: exp.Expression) -> dict[str, Bounds]:
         differences = _difference_comparison(kind, left, right)
         if differences is not None:
             return differences
+    subject = left
     column = _column_key(left)
     value = _point(right, left) if column else None
     if value is None:
+        subject = right
         column = _column_key(right)
         value = _point(left, right) if column else None
         kind = _FLIPPED.get(kind, kind)
     if column is None or value is None:
         return _parameter_comparison(condition)
-    return {column: _compared(kind, value)}
+    return {column: _compared(kind, value, subject)}
 
 
-def _compared(kind: type[exp.Expression], value: Point) -> Bounds:
-    """The bounds ``column <kind> value`` puts on a column, for =, >, >=, < and <=."""
+def _compared(kind: type[exp.Expression], value: Point, subject: exp.Expression | None = None) -> Bounds:
+    """The bounds ``subject <kind> value`` puts on a column, for =, >, >=, < and <=."""
     if kind is exp.EQ:
-        return Bounds(value, _inclusive(value))
+        return Bounds(value, _inclusive(value, subject))
     if kind in (exp.GT, exp.GTE):
         return Bounds(value, None)
     if kind is exp.LTE:
-        return Bounds(None, _inclusive(value))
+        return Bounds(None, _inclusive(value, subject))
     return Bounds(None, value)
 
 
@@ -781,15 +783,45 @@ _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
 }
 
 
-def _inclusive(point: Point | None) -> Point | None:
-    """An inclusive upper bound on a date covers that whole day.
+def _inclusive(point: Point | None, subject: exp.Expression | None = None) -> Point | None:
+    """An inclusive upper bound on a date covers that whole day; on a column truncated to a
+    unit (``DATE_TRUNC('month', d) = '2024-01-01'``), that whole unit: all of January.
 
     The end of that day is still a date (midnight after it), so a range whose both ends come
     from ``CURRENT_DATE`` is not stretched as one that ends at now would be.
     """
+    unit = _truncation(subject)
+    if point is not None and unit is not None:
+        return _unit_end(point, unit)
     if point is None or not point.day:
         return point
     return Point(point.relative, point.seconds + DAY, True)
+
+
+_TRUNCATIONS = frozenset({exp.DateTrunc, exp.TimestampTrunc, exp.DatetimeTrunc})
+_MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+
+
+def _truncation(node: exp.Expression | None) -> str | None:
+    """The unit a column is truncated to on its way to a comparison, if it is (DAY or longer)."""
+    while isinstance(node, _COLUMN_WRAPPERS):
+        if type(node) in _TRUNCATIONS:
+            unit = _unit(node.args.get("unit"))
+            return unit if unit is not None and _UNIT_SECONDS[unit] >= DAY else None
+        node = node.this
+    return None
+
+
+def _unit_end(point: Point, unit: str) -> Point:
+    """The end of the unit that starts at ``point``: a calendar month after 2024-01-01 is
+    2024-02-01; a unit from a relative point is taken at its longest (31 days a month)."""
+    months = _MONTHS.get(unit)
+    if point.relative or months is None:
+        return Point(point.relative, point.seconds + _UNIT_SECONDS[unit], point.day)
+    start = datetime(1970, 1, 1) + timedelta(seconds=point.seconds)
+    total = start.month - 1 + months
+    end = start.replace(year=start.year + total // 12, month=total % 12 + 1, day=1)
+    return Point(False, _epoch(end), True)
 
 
 def _key(point: Point) -> float:
