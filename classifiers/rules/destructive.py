@@ -146,7 +146,8 @@ _EXPIRATIONS = {
 def lost_by_alter(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
     """ALTERs that lose stored data without a DROP, and CREATE OR REPLACE of an internal stage.
 
-    MySQL's BLACKHOLE engine stores nothing, so converting a table to it discards every row
+    A column type change whose ``USING`` ignores the row (``USING NULL``) overwrites the column
+    in every row (``unscoped_update``); MySQL's BLACKHOLE engine stores nothing, so converting a table to it discards every row
     (``truncate``); a BigQuery expiration deletes the table or its older partitions (``drop``);
     a ClickHouse TTL makes the server delete the rows it expires (``unscoped_delete``);
     replacing a Snowflake internal stage (one without a URL) deletes the files in it (``drop``).
@@ -172,11 +173,24 @@ def lost_by_alter(expression: exp.Expression, ctx: StatementContext) -> list[Fin
                         found.append(finding(loss[0], name, f"ALTER TABLE {name} SET OPTIONS ({prop.name} = ...): {loss[1]}"))
             elif ttl_deletes_rows(action):
                 found.append(ttl_delete_finding(name))
+            elif isinstance(action, exp.AlterColumn) and _same_for_every_row(action.args.get("using")):
+                column = action.name
+                found.append(finding(
+                    Category.UNSCOPED_UPDATE, name,
+                    f"ALTER TABLE {name} ALTER COLUMN {column} ... USING {shown(action.args['using'], ctx)} gives {column} "
+                    "the same value in every row, whatever it held",
+                ))
     for node in ctx.nodes.get(exp.Create, ()):
         if node.args.get("replace") and kind_of(node) == "STAGE" and not _has_property(node, "url"):
             name = table_name(node.this)
             found.append(finding(Category.DROP, name, f"CREATE OR REPLACE STAGE {name} deletes the files in the internal stage it replaces"))
     return found
+
+
+def _same_for_every_row(using: object) -> bool:
+    """Whether a column type change's USING expression ignores the rows (``USING NULL``,
+    ``USING 0``, ``USING now()``): every row then gets that one value."""
+    return isinstance(using, exp.Expression) and using.find(exp.Column) is None
 
 
 def blackhole_finding(name: str | None) -> Finding:
