@@ -14,7 +14,7 @@ from itertools import pairwise
 from operator import attrgetter
 
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, Tokenizer, TokenType
+from sqlglot.tokens import Token, TokenType
 
 from classifiers.context import WRITE_TOKENS, StatementContext, tokenizer_for
 from supervisor.models import Category, Finding
@@ -32,7 +32,6 @@ _STRINGS = frozenset(
     {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING,
      TokenType.BYTE_STRING, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.UNICODE_STRING}
 )
-_COMMAND_TOKENS = frozenset(Tokenizer.COMMANDS)
 _TOKEN_TYPE = attrgetter("token_type")
 # Looked up once: reading an enum member off its class is slow enough to matter per token.
 _L_PAREN, _R_PAREN, _DOT, _COMMA = TokenType.L_PAREN, TokenType.R_PAREN, TokenType.DOT, TokenType.COMMA
@@ -278,12 +277,16 @@ def _remainder(ctx: StatementContext) -> list[Token] | None:
     sqlglot's tokenizer keeps everything after EXPLAIN, DO, EXECUTE, SHOW ... as one string.
     """
     tokens = ctx.tokens
-    if len(tokens) == 2 and tokens[0].token_type in _COMMAND_TOKENS and tokens[1].token_type == TokenType.STRING:
-        try:
-            return tokenizer_for(ctx.dialect, ctx.switched).tokenize(ctx.source[tokens[0].end + 1 : ctx.end])
-        except (TokenError, RecursionError):
-            return None
-    return None
+    if len(tokens) != 2 or tokens[1].token_type != TokenType.STRING:
+        return None
+    tokenizer = tokenizer_for(ctx.dialect, ctx.switched)
+    # Each dialect's own list: T-SQL's END keeps the rest of its batch as text too.
+    if tokens[0].token_type not in tokenizer.COMMANDS:
+        return None
+    try:
+        return tokenizer.tokenize(ctx.source[tokens[0].end + 1 : ctx.end])
+    except (TokenError, RecursionError):
+        return None
 
 
 def _read_tokens(ctx: StatementContext) -> _Tokens:
@@ -685,19 +688,28 @@ def _joined_literals(toks: _Tokens, start: int, stop: int) -> str | None:
 
 
 def _do(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
-    return _body(toks, ctx, "the DO block") or _opaque("DO", ctx)
+    """A DO block runs when the statement does: what its body does, scoped writes included."""
+    found: list[Finding] = []
+    for body in _bodies(toks):
+        found.extend(_nested_findings(ctx.classify_nested(strip_block(body)), "the DO block"))
+    return found or _opaque("DO", ctx)
 
 
 def _body(toks: _Tokens, ctx: StatementContext, what: str) -> list[Finding]:
-    """Classify a procedural body ($$...$$, or BEGIN ... END) and keep what is risky."""
+    """Classify a stored procedural body ($$...$$, or BEGIN ... END) and keep what is risky."""
+    found: list[Finding] = []
+    for body in _bodies(toks):
+        found.extend(stored_code_findings(ctx.classify_nested(strip_block(body)), what))
+    return found
+
+
+def _bodies(toks: _Tokens) -> list[str]:
+    """The procedural bodies a statement holds: its strings of code, else what follows BEGIN."""
     bodies = [text for text in toks.strings() if ";" in text or " " in text.strip()]
     begin = toks.top("BEGIN")
     if not bodies and begin >= 0:
         bodies = [toks.rest(begin)]
-    found: list[Finding] = []
-    for body in bodies:
-        found.extend(stored_code_findings(ctx.classify_nested(strip_block(body)), what))
-    return found
+    return bodies
 
 
 def _copy(toks: _Tokens, ctx: StatementContext) -> list[Finding]:

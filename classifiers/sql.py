@@ -38,7 +38,11 @@ from classifiers.context import (
 )
 from classifiers.rules import ROOT_TRIGGERS, RULES, TRIGGERS, Rule
 from classifiers.rules.common import finding
-from classifiers.rules.opaque import mentions_sql_function
+from classifiers.rules.opaque import (
+    RESERVED_STATEMENT_DIALECTS,
+    RESERVED_STATEMENT_WORDS,
+    mentions_sql_function,
+)
 from classifiers.rules.reads_writes import READ_ROOTS, read_tables
 from supervisor.errors import ClassificationError
 from supervisor.models import (
@@ -213,7 +217,25 @@ def classify_sql(
         batches = _GO_LINE.split(sql)
         if len(batches) > 1:
             statements = _with_go_lines(batches, statements, name, backfill_max_hours, now)
+    if "\x00" in sql:
+        statements = _with_nul_cut(sql, statements, name, backfill_max_hours, now)
     return _result(name, statements)
+
+
+def _with_nul_cut(
+    sql: str, statements: list[StatementClassification], dialect: str, max_hours: float, now: datetime | None
+) -> list[StatementClassification]:
+    """A NUL byte in the text: also read it as a client that stops there sends it.
+
+    Clients that pass the text as a C string (libpq's ``PQexec``, ``psql -f``) send only what
+    comes before the first NUL, so ``DELETE FROM t\\0 WHERE id = 1`` deletes every row of ``t``
+    where the tokens read a scoped DELETE.
+    """
+    head = sql.split("\x00", 1)[0]
+    if not head.strip():
+        return statements
+    other = [s for s in _classify_text(head, dialect, max_hours, now, 0) if s.error is None]
+    return _with_extra_risks(statements, other, "read as a client that stops at its NUL byte sends it, the text also does: ")
 
 
 def _is_nfkc(text: str) -> bool:
@@ -329,6 +351,9 @@ def _with_extra_risks(
     return statements[:-1] + [merged]
 
 
+_RESERVED_TEXT = re.compile(r"\b(?:" + "|".join(sorted(RESERVED_STATEMENT_WORDS)) + r")\b", re.IGNORECASE)
+
+
 def _classify_text(
     sql: str, dialect: str, max_hours: float, now: datetime | None, depth: int, switched: bool = False
 ) -> list[StatementClassification]:
@@ -356,6 +381,9 @@ def _classify_text(
     # A function that runs SQL given as text can hide a write in any query; where the script
     # may call one, the statements that do are walked whole.
     calls_sql = mentions_sql_function(sql)
+    # T-SQL's reserved words begin a statement wherever they stand; some are no keyword to
+    # sqlglot (SHUTDOWN, DBCC), so a query that names one is walked whole too.
+    reserved = engine in RESERVED_STATEMENT_DIALECTS and _RESERVED_TEXT.search(sql) is not None
     results: list[StatementClassification] = []
     for chunk, outcome in parsed:
         start, end = chunk[0].start, chunk[-1].end + 1
@@ -367,7 +395,9 @@ def _classify_text(
                 failed = _with_block_statement(failed, sql[chunk[1].start : end], dialect, max_hours, now, depth, switched)
             results.append(failed)
             continue
-        walk_all = calls_sql and mentions_sql_function(sql[start:end])
+        walk_all = (calls_sql and mentions_sql_function(sql[start:end])) or (
+            reserved and _RESERVED_TEXT.search(sql, start, end) is not None
+        )
         # Most statements have no token that could start or mark a write; finding that out
         # with one set lookup per token type, without keeping the types, keeps the common read cheap.
         if not walk_all and isinstance(outcome, exp.Query) and WRITE_TOKENS.isdisjoint(map(_TOKEN_TYPE, chunk)):

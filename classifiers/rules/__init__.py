@@ -17,7 +17,7 @@ from supervisor.models import Finding
 from .backfill import costly_backfill
 from .ddl import access_change, routine_body, schema_change
 from .destructive import drop_object, lost_by_alter, overwrite_table, truncate_table
-from .opaque import dynamic_sql, unsupported_command
+from .opaque import dynamic_sql, statement_read_as_alias, unsupported_command
 from .reads_writes import READ_ROOTS, read_query, scoped_write
 from .scope import delete_without_where, update_without_where, upsert_of_itself
 from .session import block_call, session_setting
@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     routine_body,
     session_setting,
     block_call,
+    statement_read_as_alias,
     read_query,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "schema_change",
     "scoped_write",
     "session_setting",
+    "statement_read_as_alias",
     "truncate_table",
     "unsupported_command",
     "update_without_where",

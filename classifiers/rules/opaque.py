@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from classifiers.context import StatementContext, table_name
 from supervisor.models import Category, Finding
@@ -258,3 +260,51 @@ def unsupported_command(expression: exp.Expression, ctx: StatementContext) -> li
         # An ALTER with one clause sqlglot could not model: read the whole statement's tokens.
         return recognize_command(ctx)
     return [finding(Category.OPAQUE, None, f"{node.name} inside the statement cannot be read") for node in commands]
+
+
+# Dialects whose statements need no ';' between them and whose reserved words cannot be
+# unquoted names, so such a word begins a statement wherever it stands.
+RESERVED_STATEMENT_DIALECTS = frozenset({"tsql", "fabric"})
+# The reserved words of those dialects that begin a statement which changes something.
+RESERVED_STATEMENT_WORDS = frozenset(
+    {"DELETE", "UPDATE", "INSERT", "MERGE", "DROP", "TRUNCATE", "ALTER", "CREATE", "EXEC", "EXECUTE", "GRANT",
+     "REVOKE", "DENY", "SHUTDOWN", "KILL", "BACKUP", "RESTORE", "DBCC", "RECONFIGURE", "BULK", "SETUSER"}
+)
+
+
+def statement_read_as_alias(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
+    """A T-SQL statement that sqlglot read as an alias of the one before it.
+
+    T-SQL needs no ``;`` between statements and its reserved words cannot be unquoted names, so
+    in ``SELECT getdate() DELETE FROM t`` the server runs a SELECT and then a DELETE of every
+    row, where sqlglot reads one SELECT with a column called ``DELETE``. What follows such a
+    word is read as the statement it is.
+
+    Example:
+        >>> from classifiers import classify_sql
+        >>> classify_sql("SELECT 1 DELETE FROM t", dialect="tsql").action_type
+        'sql.unscoped_delete'
+    """
+    if ctx.dialect not in RESERVED_STATEMENT_DIALECTS:
+        return []
+    starts = {
+        start
+        for node in expression.find_all(exp.Alias, exp.TableAlias)
+        for name in [node.args.get("alias") if type(node) is exp.Alias else node.this]
+        if type(name) is exp.Identifier and not name.quoted and name.name.upper() in RESERVED_STATEMENT_WORDS
+        for start in [name.meta.get("start")]
+        if isinstance(start, int)
+    }
+    # After AS the word can only be a name, which T-SQL refuses: the batch fails, nothing runs.
+    starts = {
+        token.start for before, token in pairwise(ctx.tokens) if token.start in starts and before.token_type is not TokenType.ALIAS
+    }
+    if not starts:
+        return []
+    word = ctx.source[min(starts) :].split(None, 1)[0].upper()
+    found: list[Finding] = []
+    for item in ctx.classify_nested(ctx.source[min(starts) : ctx.end]):
+        if item.category is Category.PARSE_ERROR:
+            item = finding(Category.OPAQUE, item.object, f"{word} begins a statement of its own that cannot be read: {item.message}")
+        found.append(item)
+    return found

@@ -166,6 +166,8 @@ def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Merge, 
             found.append((merge, f"joins on an always-true condition ({shown(on, ctx)})"))
         elif not _refers_to(on, target_names(merge.this), []):
             found.append((merge, f"joins on a condition ({shown(on, ctx)}) that does not refer to any of its target's columns"))
+        elif (loose := _loose_branch(on, target_names(merge.this), [], own)) is not None:
+            found.append((merge, f"joins on a condition with a branch ({shown(loose, ctx)}) that does not refer to any of its target's columns"))
         elif _self_key_join(merge.args.get("using"), own, on, target_names(merge.this)):
             found.append((merge, f"joins its target to itself on its own key ({shown(on, ctx)}), so every row matches"))
     return found
@@ -220,11 +222,32 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
         return None
     if truth is True:
         return f"has an always-true WHERE ({shown(where, ctx)})"
-    if _refers_to(where, names, others) or any(_refers_to(on, names, others) for on in join_conditions):
+    if any(_refers_to(on, names, others) for on in join_conditions):
         return None
+    if _refers_to(where, names, others):
+        loose = _loose_branch(where, names, others, own)
+        if loose is None:
+            return None
+        return f"has a WHERE with a branch ({shown(loose, ctx)}) that does not refer to any of its target's columns, so it can let every row through"
     if others:
         return f"has no predicate joining its target to {', '.join(others)}"
     return f"has a WHERE ({shown(where, ctx)}) that does not refer to any of its target's columns"
+
+
+def _loose_branch(condition: exp.Expression, names: set[str], others: list[str], own: str | None) -> exp.Expression | None:
+    """An OR branch of a predicate that may hold without looking at the target's row.
+
+    ``id = 5 OR $1 IS NULL`` deletes every row when the parameter is null, and ``t.id = s.id
+    OR s.flag`` matches every target row once one source row is flagged. A branch that never
+    holds (``OR 1 = 2``) lets nothing through.
+    """
+    node = _unwrapped(condition)
+    if not isinstance(node, exp.Or):
+        return None
+    for branch in _disjuncts(node):
+        if _truth(branch, own) is not False and not _refers_to(branch, names, others):
+            return branch
+    return None
 
 
 def _joins(

@@ -188,6 +188,19 @@ def test_disguised_destructive_text_comes_back_risky(sql: str, seen: Category | 
         assert seen in result.categories, _explain(result)
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("DELETE FROM t\x00 WHERE id = 1", Category.UNSCOPED_DELETE),  # a C client sends DELETE FROM t
+        ("UPDATE t SET a = 1\x00 WHERE id = 2", Category.UNSCOPED_UPDATE),
+    ],
+)
+def test_a_nul_byte_is_also_read_where_a_c_client_stops(sql: str, expected: Category) -> None:
+    result = classify_sql(sql, dialect="postgres")
+    assert expected in result.categories and Category.OPAQUE in result.categories, _explain(result)
+    assert any("NUL byte" in f.message for s in result.statements for f in s.findings), _explain(result)
+
+
 def test_a_nul_byte_alone_does_not_crash() -> None:
     result = classify_sql("SELECT 1\x00", dialect="duckdb")
 
