@@ -478,7 +478,8 @@ def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     for begin, end in _clauses(toks, 2):
         word, nxt = toks.word(begin), toks.word(begin + 1)
         words = toks.words(begin, end)
-        if word == "DROP" and nxt not in _NON_DATA_DROPS:
+        # A tokenizer may keep two words as one keyword (Snowflake's PRIMARY KEY).
+        if word == "DROP" and nxt.split(" ", 1)[0] not in _NON_DATA_DROPS:
             what = toks.word(begin + 2) if nxt in ("COLUMN", "COLUMNS", "PARTITION", "IF") else nxt
             label = nxt if nxt in ("COLUMN", "COLUMNS", "PARTITION") else "COLUMN"
             found.append(finding(Category.DROP, name, f"ALTER {kind} {name} DROP {label} {what.lower()} deletes stored data"))

@@ -72,6 +72,7 @@ _CATEGORIES = attrgetter("categories")
 # Root nodes that change nothing a reviewer gates when no rule found anything in them.
 _NEUTRAL_ROOTS: tuple[type[exp.Expression], ...] = (
     exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Command, exp.Analyze, exp.EndStatement,
+    exp.Declare,
 )
 # MySQL's DELETE and UPDATE modifiers, which sqlglot's grammar does not take.
 _DML_MODIFIERS = {TokenType.DELETE: frozenset({"LOW_PRIORITY", "QUICK", "IGNORE"}), TokenType.UPDATE: frozenset({"LOW_PRIORITY", "IGNORE"})}

@@ -58,6 +58,10 @@ _ACTION_WORDS = {
 def _describe(action: exp.Expression) -> str:
     if action.find(exp.MergeTreeTTL) is not None:
         return "sets a TTL"  # sqlglot keeps ClickHouse's MODIFY TTL in a node named for another clause
+    if isinstance(action, exp.Command):  # a clause sqlglot keeps as its words: DROP PRIMARY KEY
+        rest = action.args.get("expression")
+        words = rest.name if isinstance(rest, exp.Expression) else str(rest or "")
+        return " ".join(f"{action.name} {words}".split()).lower()
     return _ACTION_WORDS.get(type(action).__name__, type(action).__name__)
 
 

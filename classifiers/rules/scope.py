@@ -108,9 +108,9 @@ def _scope_findings(
                 found.append(finding(unscoped, name, f"{verb} {problem}: it {every} {name}"))
             else:
                 found.append(finding(Category.WRITE, name, f"{verb} {some} {name} its WHERE selects"))
-    for merge, problem in _unscoped_merges(ctx, verb):
+    for merge, clause, problem in _unscoped_merges(ctx, verb):
         name = table_name(merge.this)
-        found.append(finding(unscoped, name, f"MERGE ... WHEN MATCHED THEN {verb} {problem}: it {every} {name}"))
+        found.append(finding(unscoped, name, f"MERGE ... {clause} THEN {verb} {problem}: it {every} {name}"))
     return found
 
 
@@ -135,42 +135,62 @@ def _changed_tables(node: exp.Expression, named: list[exp.Table]) -> list[exp.Ex
     return found
 
 
-def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Merge, str]]:
-    """MERGEs whose unconditional WHEN MATCHED THEN ``verb`` reaches every row of the target.
+def _unscoped_merges(ctx: StatementContext, verb: str) -> list[tuple[exp.Expression, str, str]]:
+    """MERGEs whose WHEN ... THEN ``verb`` reaches every row of the target.
 
-    That is when the ON condition matches every target row: always true (``ON 1 = 1``), or
-    never referring to the target's columns (``ON s.flag``), given a source with such rows.
+    A WHEN MATCHED clause does when the ON condition matches every target row: always true
+    (``ON 1 = 1``), or never referring to the target's columns (``ON s.flag``), given a source
+    with such rows; and when its own condition does not restrict the target's rows either
+    (``WHEN MATCHED AND s.x = 1``). A WHEN NOT MATCHED BY SOURCE THEN UPDATE does when the ON
+    condition never holds (the DELETE of that form is an ``overwrite``).
     """
-    found: list[tuple[exp.Merge, str]] = []
+    found: list[tuple[exp.Expression, str, str]] = []
     for merge in ctx.nodes.get(exp.Merge, ()):
         whens = merge.args.get("whens")
-        # Unconditional (or always-true) WHEN clauses that take this action.
+        names = target_names(merge.this)
+        own = (table_name(merge.this) or "").lower() or None
         acting = [
             when for when in (whens.expressions if whens else ())
-            if when.args.get("matched") and _is_action(when.args.get("then"), verb)
-            and (when.args.get("condition") is None or _truth(when.args["condition"]) is True)
+            if (when.args.get("matched") or when.args.get("source")) and _is_action(when.args.get("then"), verb)
         ]
         if not acting or merge.args.get("using_cond"):
             continue  # MERGE ... USING (columns): joined on columns of the target
         on = merge.args.get("on")
-        own = (table_name(merge.this) or "").lower() or None
         truth = _truth(on, own) if isinstance(on, exp.Expression) else None
-        if any(when.args.get("source") for when in acting):
-            # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON condition matches to nothing.
-            if truth is False:
-                found.append((merge, f"joins on a condition that never holds ({shown(on, ctx)}), so no target row is matched"))
+        # WHEN NOT MATCHED BY SOURCE acts on the target rows the ON condition matches to nothing;
+        # there the source's columns are null, so only a condition that always holds keeps them all.
+        by_source = [
+            when for when in acting
+            if when.args.get("source") and (when.args.get("condition") is None or _truth(when.args["condition"], own) is True)
+        ]
+        if by_source and truth is False and verb == "UPDATE":
+            found.append((merge, "WHEN NOT MATCHED BY SOURCE", f"joins on a condition that never holds ({shown(on, ctx)}), so no target row is matched"))
+        matched = [
+            when for when in acting
+            if not when.args.get("source") and _restricts_nothing(when.args.get("condition"), names, own)
+        ]
+        if not matched:
             continue
         if not isinstance(on, exp.Expression):
-            found.append((merge, "has no ON condition"))
+            found.append((merge, "WHEN MATCHED", "has no ON condition"))
         elif truth is True:
-            found.append((merge, f"joins on an always-true condition ({shown(on, ctx)})"))
-        elif not _refers_to(on, target_names(merge.this), []):
-            found.append((merge, f"joins on a condition ({shown(on, ctx)}) that does not refer to any of its target's columns"))
-        elif (loose := _loose_branch(on, target_names(merge.this), [], own)) is not None:
-            found.append((merge, f"joins on a condition with a branch ({shown(loose, ctx)}) that does not refer to any of its target's columns"))
-        elif _self_key_join(merge.args.get("using"), own, on, target_names(merge.this)):
-            found.append((merge, f"joins its target to itself on its own key ({shown(on, ctx)}), so every row matches"))
+            found.append((merge, "WHEN MATCHED", f"joins on an always-true condition ({shown(on, ctx)})"))
+        elif not _refers_to(on, names, []):
+            found.append((merge, "WHEN MATCHED", f"joins on a condition ({shown(on, ctx)}) that does not refer to any of its target's columns"))
+        elif (loose := _loose_branch(on, names, [], own)) is not None:
+            found.append((merge, "WHEN MATCHED", f"joins on a condition with a branch ({shown(loose, ctx)}) that does not refer to any of its target's columns"))
+        elif _self_key_join(merge.args.get("using"), own, on, names):
+            found.append((merge, "WHEN MATCHED", f"joins its target to itself on its own key ({shown(on, ctx)}), so every row matches"))
     return found
+
+
+def _restricts_nothing(condition: exp.Expression | None, names: set[str], own: str | None) -> bool:
+    """Whether a WHEN clause's condition leaves every matched target row in: there is none, it
+    always holds, or it reads no column of the target (``WHEN MATCHED AND s.x = 1``)."""
+    if condition is None:
+        return True
+    truth = _truth(condition, own)
+    return truth is True or (truth is None and not _refers_to(condition, names, []))
 
 
 def _self_key_join(source: object, own: str | None, condition: exp.Expression, names: set[str]) -> bool:
