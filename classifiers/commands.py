@@ -27,6 +27,7 @@ from .rules.destructive import (
     blackhole_finding,
     ttl_delete_finding,
 )
+from .rules.opaque import RESERVED_STATEMENT_DIALECTS
 
 _STRINGS = frozenset(
     {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.HEREDOC_STRING, TokenType.RAW_STRING,
@@ -314,7 +315,14 @@ def _grant(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
 
 def _truncate(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     name = toks.object_after(1)
-    return [finding(Category.TRUNCATE, name, f"TRUNCATE {name} removes every row")]
+    found = [finding(Category.TRUNCATE, name, f"TRUNCATE {name} removes every row")]
+    if ctx.dialect in RESERVED_STATEMENT_DIALECTS:
+        # T-SQL needs no ';': TRUNCATE TABLE a DROP TABLE b runs both.
+        starts = _statement_starts(toks, 2, len(toks))
+        if starts:
+            nested = ctx.classify_nested(toks.rest(starts[0]))
+            found.extend(_nested_findings(nested, f"the statement after TRUNCATE {name} (no ';' between them)"))
+    return found
 
 
 def _drop(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
@@ -383,16 +391,44 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
         found.append(finding(Category.WRITE, name, f"CREATE {kind} {name} creates a new object"))
     if "POLICY" in head:
         found.append(finding(Category.ACCESS_CHANGE, name, f"CREATE {kind} {name} attaches a row access or masking policy"))
-    if kind == "TRIGGER" and _trigger_statement(toks) >= 0:
-        body = toks.rest(_trigger_statement(toks))
-        found.extend(stored_code_findings(ctx.classify_nested(body), f"the body of {kind} {name}"))
-    elif kind in ("FUNCTION", "PROCEDURE", "PROC") and _foreign_language(toks) is not None:
-        found.append(finding(Category.OPAQUE, name, f"the body of {kind} {name} is {_foreign_language(toks)} code trustladder cannot read"))
-    elif kind in ("FUNCTION", "PROCEDURE", "PROC", "TRIGGER"):
-        found.extend(_body(toks, ctx, f"the body of {kind} {name}"))
-    elif kind in _SCHEDULED:
-        found.extend(_scheduled(toks, ctx, kind, f"the body of {kind} {name}"))
+    found.extend(_stored_body(toks, ctx, kind, name))
     return found
+
+
+_ROUTINES = frozenset({"FUNCTION", "PROCEDURE", "PROC", "TRIGGER"})
+
+
+def _alters_body(toks: _Tokens, kind: str) -> bool:
+    """Whether an ALTER of a routine, trigger, event or task gives it a new body (not only a
+    new name, owner or state)."""
+    if kind in _SCHEDULED:
+        return toks.top(_SCHEDULED[kind]) >= 0
+    if kind not in _ROUTINES:
+        return False
+    return toks.top("AS") >= 0 or bool(_bodies(toks)) or (kind == "TRIGGER" and _trigger_statement(toks) >= 0)
+
+
+def _stored_body(toks: _Tokens, ctx: StatementContext, kind: str, name: str | None, *, after_as: bool = False) -> list[Finding]:
+    """What is risky in the code a routine, trigger, rule, event or task stores, created or altered.
+
+    The body is a string of code, a BEGIN ... END block, a trigger's one statement, or with
+    ``after_as`` (T-SQL's ``ALTER PROCEDURE p AS DELETE ...``) the statements after ``AS``.
+    """
+    what = f"the body of {kind} {name}"
+    if kind in _SCHEDULED:
+        return _scheduled(toks, ctx, kind, what)
+    if kind not in _ROUTINES:
+        return []
+    if kind == "TRIGGER" and _trigger_statement(toks) >= 0:
+        return stored_code_findings(ctx.classify_nested(toks.rest(_trigger_statement(toks))), what)
+    if kind != "TRIGGER" and _foreign_language(toks) is not None:
+        return [finding(Category.OPAQUE, name, f"{what} is {_foreign_language(toks)} code trustladder cannot read")]
+    if _bodies(toks) or not after_as:
+        return _body(toks, ctx, what)
+    at = toks.top("AS")
+    if at < 0:
+        return []
+    return stored_code_findings(ctx.classify_nested(strip_block(toks.rest(at + 1))), what)
 
 
 def _foreign_language(toks: _Tokens) -> str | None:
@@ -462,6 +498,10 @@ def _principal_after(toks: _Tokens, index: int) -> str | None:
 def _alter(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     kind = toks.word(1)
     name = toks.object_after(1)
+    if _alters_body(toks, kind):
+        # A new body replaces the stored one: what it will run is read as CREATE's is.
+        changed = finding(Category.SCHEMA_CHANGE, name, f"ALTER {kind} {name} changes its definition")
+        return [changed, *_stored_body(toks, ctx, kind, name, after_as=True)]
     if kind == "DEFAULT" and toks.word(2) == "PRIVILEGES":
         return [finding(Category.ACCESS_CHANGE, None, "ALTER DEFAULT PRIVILEGES changes the access objects created later are given")]
     if kind == "AUTHORIZATION":  # T-SQL: ALTER AUTHORIZATION ON SCHEMA::s TO someone
