@@ -196,10 +196,31 @@ def _restricts_nothing(condition: exp.Expression | None, names: set[str], own: s
 def _self_key_join(source: object, own: str | None, condition: exp.Expression, names: set[str]) -> bool:
     """Whether ``source`` is the target table again, joined to it only on the same columns
     (``USING orders s ON t.id = s.id``): every target row matches itself."""
-    if not own or not isinstance(source, exp.Table) or not _same_table(table_name(source), own):
+    whole = _read_whole(source)
+    if not own or whole is None or not _same_table(table_name(whole), own):
         return False
-    alias = (source.alias or source.name).lower()
+    alias = (source.alias or whole.name).lower()  # type: ignore[attr-defined]
     return alias not in names and _pairs_keys(condition, {alias}, names)
+
+
+# What a subquery may hold and still be its table's every row: no filter, join, grouping or limit.
+_NARROWING = ("where", "joins", "group", "having", "limit", "qualify", "distinct", "with_", "offset", "fetch")
+
+
+def _read_whole(source: object) -> exp.Table | None:
+    """The table a source is, or reads every row of with its columns passed through
+    (``(SELECT * FROM t) AS s``, ``(SELECT id, 1 AS flag FROM t) AS s``); else None."""
+    if isinstance(source, exp.Table):
+        return source
+    if not isinstance(source, exp.Subquery) or type(source.this) is not exp.Select:
+        return None
+    args = source.this.args
+    from_ = args.get("from_")
+    if from_ is None or type(from_.this) is not exp.Table or any(args.get(key) for key in _NARROWING):
+        return None
+    passed = all(type(item) in (exp.Star, exp.Column) or (type(item) is exp.Alias and type(item.this) is not exp.Column)
+                 for item in source.this.expressions)
+    return from_.this if passed else None
 
 
 def _is_action(then: object, verb: str) -> bool:
@@ -297,6 +318,13 @@ def _joins(
         for table in [source] + [join.this for join in source.args.get("joins") or []]:
             if table is target:
                 continue
+            whole = _read_whole(table)
+            if whole is not None and whole is not table and (table_name(whole) or "").lower() in own:
+                # A subquery of every row of the target (FROM (SELECT id, a FROM t) q) is the target again.
+                aliases = {table.alias.lower()} - {""}
+                selves |= aliases - names
+                names |= aliases
+                continue
             name = table_name(table) or table.alias_or_name
             if name and name.lower() in own:
                 aliases = target_names(table)
@@ -324,11 +352,13 @@ def _refers_to(condition: exp.Expression, names: set[str], others: list[str]) ->
     # decided without walking the predicate: its first operand is a direct child, so it sits in
     # no subquery.
     first = condition.this
-    if type(first) is exp.Column:
+    if type(first) is exp.Column and first.name.upper() not in _ROW_COUNTERS:
         qualifier = first.table.lower()
         if not qualifier or qualifier in names:
             return True
     for column in condition.find_all(exp.Column):
+        if column.name.upper() in _ROW_COUNTERS and not column.table:
+            continue  # Oracle's ROWNUM counts rows returned, as LIMIT does; it names none of them
         qualifier = column.table.lower()
         if qualifier:
             # Inside a subquery that reads the target again under its own name, ``t.id`` is
@@ -339,6 +369,10 @@ def _refers_to(condition: exp.Expression, names: set[str], others: list[str]) ->
         if not _inside_subquery(column, condition):
             return True
     return False
+
+
+# Pseudo-columns that number the rows as they come, not the rows' own values.
+_ROW_COUNTERS = frozenset({"ROWNUM"})
 
 
 def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
