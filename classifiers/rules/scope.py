@@ -29,10 +29,18 @@ def delete_without_where(expression: exp.Expression, ctx: StatementContext) -> l
     """
     # Pairs, not a dict: a node's hash is computed from its whole tree.
     tables = [
-        (node, [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)])
+        (node, [ref for ref in node.args.get("tables") or () if isinstance(ref, exp.Table)] or _listed_targets(node))
         for node in ctx.nodes.get(exp.Delete, ())
     ]
     return _scope_findings(ctx, tables, "DELETE", Category.UNSCOPED_DELETE, ("removes every row of", "removes the rows of"))
+
+
+def _listed_targets(node: exp.Expression) -> list[exp.Table]:
+    """MySQL's ``DELETE FROM a, b USING ...`` deletes from every table listed before USING."""
+    target = node.this
+    if not node.args.get("using") or not isinstance(target, exp.Table) or not target.args.get("joins"):
+        return []
+    return [target, *(join.this for join in target.args["joins"] if isinstance(join.this, exp.Table))]
 
 
 def update_without_where(expression: exp.Expression, ctx: StatementContext) -> list[Finding]:
@@ -271,7 +279,7 @@ def _scope_problem(node: exp.Expression, target: exp.Expression | None, name: st
             return None
         return f"has a WHERE with a branch ({shown(loose, ctx)}) that does not refer to any of its target's columns, so it can let every row through"
     if others:
-        return f"has no predicate joining its target to {', '.join(others)}"
+        return f"has no predicate joining its target to {', '.join(dict.fromkeys(others))}"
     return f"has a WHERE ({shown(where, ctx)}) that does not refer to any of its target's columns"
 
 
