@@ -923,8 +923,8 @@ def _null_test(node: object) -> tuple[object, bool] | None:
 def _same_column(left: exp.Column, right: object) -> bool:
     """Whether two column references name the same column, as the warehouse resolves them.
 
-    Unquoted names compare without regard to case (``orders.ID`` and ``Orders.id`` are one
-    column in every dialect that folds unquoted names); a quoted name only matches the same text.
+    Names compare without regard to case unless both are quoted (``orders.ID`` and
+    ``Orders.id``, ``"ID"`` and ``id`` can be one column); two quoted names match on the same text.
     """
     if type(right) is not exp.Column:
         return False
@@ -937,7 +937,10 @@ def _same_name(a: exp.Expression, b: exp.Expression) -> bool:
         return a == b  # ``*`` and other non-names: sqlglot's own comparison
     if a.this == b.this:
         return True
-    return not a.quoted and not b.quoted and a.this.lower() == b.this.lower()
+    # An unquoted name is folded to one case (upper in Snowflake and Oracle, lower in Postgres),
+    # and T-SQL, MySQL and BigQuery ignore case in column names quoted or not: "ID" and id can be
+    # one column, so they are taken as one.
+    return (not a.quoted or not b.quoted) and a.this.lower() == b.this.lower()
 
 
 def _maybe_constant(node: exp.Expression) -> bool:
