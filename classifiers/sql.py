@@ -85,6 +85,8 @@ _DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*\r?$", re.IGNORE
 _GO_BATCHES = frozenset({"tsql", "fabric"})
 # Such a line, as the client tools find it: on the text's lines, before any SQL is read.
 _GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+# A sqlcmd scripting variable, which sqlcmd and SSMS replace with text before the server sees it.
+_SQLCMD_VARIABLE = re.compile(r"\$\(\s*[A-Za-z_][\w]*\s*\)")
 _DEEP = "is nested too deeply to read"
 UNEXPECTED_SHAPE = "the statement has a shape the classifier does not know"
 _NO_STATEMENT = "no SQL statement found; pass the statement to check"
@@ -220,7 +222,30 @@ def classify_sql(
             statements = _with_go_lines(batches, statements, name, backfill_max_hours, now)
     if "\x00" in sql:
         statements = _with_nul_cut(sql, statements, name, backfill_max_hours, now)
+    if name in _GO_BATCHES and "$(" in sql:
+        statements = _with_sqlcmd_variables(statements)
     return _result(name, statements)
+
+
+def _with_sqlcmd_variables(statements: list[StatementClassification]) -> list[StatementClassification]:
+    """sqlcmd variables (``$(id)``) are text put in before the server reads the statement, inside
+    string literals too: ``WHERE id = $(id)`` can become ``WHERE id = 1 OR 1 = 1``. A statement
+    that holds one is ``opaque`` besides what its text shows."""
+    marked: list[StatementClassification] = []
+    for statement in statements:
+        variables = list(dict.fromkeys(match.group(0) for match in _SQLCMD_VARIABLE.finditer(statement.sql)))
+        if not variables:
+            marked.append(statement)
+            continue
+        note = finding(
+            Category.OPAQUE, None,
+            f"sqlcmd replaces {', '.join(variables)} with text before the server reads the statement, so what it does is only known then",
+        )
+        marked.append(statement.model_copy(update={
+            "categories": sort_categories({*statement.categories, Category.OPAQUE}),
+            "findings": (*statement.findings, note),
+        }))
+    return marked
 
 
 def _with_nul_cut(
