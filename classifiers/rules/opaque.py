@@ -287,24 +287,24 @@ def statement_read_as_alias(expression: exp.Expression, ctx: StatementContext) -
     """
     if ctx.dialect not in RESERVED_STATEMENT_DIALECTS:
         return []
-    starts = {
-        start
-        for node in expression.find_all(exp.Alias, exp.TableAlias)
-        for name in [node.args.get("alias") if type(node) is exp.Alias else node.this]
-        if type(name) is exp.Identifier and not name.quoted and name.name.upper() in RESERVED_STATEMENT_WORDS
-        for start in [name.meta.get("start")]
-        if isinstance(start, int)
-    }
+    aliased = {offset for node in expression.find_all(exp.Alias, exp.TableAlias) if (offset := _reserved_alias(node)) is not None}
     # After AS the word can only be a name, which T-SQL refuses: the batch fails, nothing runs.
-    starts = {
-        token.start for before, token in pairwise(ctx.tokens) if token.start in starts and before.token_type is not TokenType.ALIAS
-    }
+    starts = [token.start for before, token in pairwise(ctx.tokens) if token.start in aliased and before.token_type is not TokenType.ALIAS]
     if not starts:
         return []
-    word = ctx.source[min(starts) :].split(None, 1)[0].upper()
+    word = ctx.source[starts[0] :].split(None, 1)[0].upper()
     found: list[Finding] = []
-    for item in ctx.classify_nested(ctx.source[min(starts) : ctx.end]):
+    for item in ctx.classify_nested(ctx.source[starts[0] : ctx.end]):
         if item.category is Category.PARSE_ERROR:
             item = finding(Category.OPAQUE, item.object, f"{word} begins a statement of its own that cannot be read: {item.message}")
         found.append(item)
     return found
+
+
+def _reserved_alias(node: exp.Expression) -> int | None:
+    """Where an alias that is an unquoted reserved statement word starts in the text, or None."""
+    name = node.args.get("alias") if type(node) is exp.Alias else node.this
+    if type(name) is not exp.Identifier or name.quoted or name.name.upper() not in RESERVED_STATEMENT_WORDS:
+        return None
+    start = name.meta.get("start")
+    return start if isinstance(start, int) else None
