@@ -60,7 +60,8 @@ _OBJECT_WORDS = frozenset(
      "SEQUENCE", "TYPE", "STAGE", "WAREHOUSE", "CATALOG", "EXTERNAL", "TEMPORARY", "TEMP", "IF", "EXISTS",
      "DYNAMIC", "ICEBERG", "TRANSIENT", "SECURE", "ONLY", "GLOBAL", "LOCAL", "SNAPSHOT", "STREAMING", "LIVE",
      "DICTIONARY", "MACRO", "POLICY", "OWNED", "BY", "SHARE", "STREAM", "TASK", "PIPE", "NAMESPACE",
-     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER", "AGGREGATE"}
+     "TRIGGER", "PROC", "EVENT", "DEFINER", "ALGORITHM", "OR", "REPLACE", "ALTER", "AGGREGATE", "SUBSCRIPTION",
+     "PUBLICATION"}
 )
 
 
@@ -368,7 +369,11 @@ def _create(toks: _Tokens, ctx: StatementContext) -> list[Finding]:
     name = toks.object_after(3 if replace else 1)
     if replace and "TABLE" in head and "FUNCTION" not in head and "PROCEDURE" not in head:
         return [finding(Category.OVERWRITE, name, f"CREATE OR REPLACE TABLE {name} replaces the table and all its rows")]
-    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO", *PRINCIPALS)), "OBJECT")
+    kind = next((w for w in head[1:] if w in ("TABLE", "VIEW", "FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "TYPE", "INDEX", "SCHEMA", "DATABASE", "STAGE", "MACRO", "SUBSCRIPTION", "PUBLICATION", *PRINCIPALS)), "OBJECT")
+    if kind == "SUBSCRIPTION":
+        # Postgres logical replication: the publisher's changes, deletes and truncates included,
+        # are applied to local tables from then on.
+        return [finding(Category.OPAQUE, name, f"CREATE SUBSCRIPTION {name} applies another server's inserts, updates, deletes and truncates to local tables")]
     if kind in PRINCIPALS:
         who = _principal_after(toks, head.index(kind) + 1)
         return [finding(Category.ACCESS_CHANGE, who, f"CREATE {kind} {who} adds an account or role that can be given access")]
