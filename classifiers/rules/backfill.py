@@ -109,7 +109,7 @@ def _subquery_filters(source: object, wheres: Callable[[object], list[exp.Expres
     """The filters of each subquery in a predicate of the source (``id IN (SELECT id FROM u WHERE
     d >= ...)``), measured on their own: they bound the rows the statement reads to decide, not
     the rows it writes, and a long span there is still a long scan."""
-    if wheres is _none or not isinstance(source, exp.Expression):
+    if wheres is _none or not isinstance(source, exp.Expression) or source.find(exp.Subquery, exp.Exists) is None:
         return []
     groups: list[list[exp.Expression]] = []
     for node in source.walk(prune=_bounds_other_rows):
@@ -138,6 +138,8 @@ def _wheres(source: object) -> list[exp.Expression]:
     WHERE d = ...)``), which bound another table's rows."""
     if not isinstance(source, exp.Expression) or isinstance(source, exp.Values):
         return []
+    if source.find(exp.Subquery, exp.Exists) is None:  # the usual case, found by sqlglot's own search
+        return [where.this for where in source.find_all(exp.Where)]
     return [node.this for node in source.walk(prune=_bounds_other_rows) if type(node) is exp.Where]
 
 
